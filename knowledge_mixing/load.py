@@ -1,0 +1,224 @@
+"""Read the step-03 artifact into one normalised Arrow table (SPEC §1, §2.1, §2.2).
+
+The input is streamed line by line and only the columns mixing needs are kept, so the prompt and
+raw-reply columns of sdg_hub 0.4 – 0.9.0 files never accumulate. Every problem is reported with
+the file, the line and the column, and nothing is dropped without being counted.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from .sets import (
+    GPT_OSS_BAD_QUESTION_MARKERS,
+    REASONING_COLUMN,
+    REQUIRED_STRING_COLUMNS,
+    RESPONSE_DICT_COLUMN,
+    RESPONSE_MARKERS,
+    SET_NAMES,
+    SETS,
+    KnowledgeSet,
+)
+
+log = logging.getLogger(__name__)
+
+SUMMARIES_SCHEMA = pa.schema(
+    [
+        pa.field("set", pa.string(), nullable=False),
+        pa.field("raw_document", pa.string()),
+        pa.field("document", pa.string(), nullable=False),
+        pa.field("document_outline", pa.string(), nullable=False),
+        pa.field("question", pa.string(), nullable=False),
+        pa.field("response", pa.string(), nullable=False),
+        pa.field("reasoning", pa.string()),
+    ]
+)
+
+
+class InputError(ValueError):
+    """The step-03 artifact cannot be mixed as it is; the message says where and what to do."""
+
+
+@dataclass
+class SetCounts:
+    """What happened to one set's rows, for logs, metrics and summary.json."""
+
+    files: int = 0
+    rows_read: int = 0
+    dropped_gpt_oss_filter: int = 0
+    dropped_empty_response: int = 0
+    rows_kept: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class LoadResult:
+    table: pa.Table
+    counts: dict[str, SetCounts]
+    absent_sets: list[str] = field(default_factory=list)
+
+
+def clean_response(response: str) -> str:
+    """Remove the teacher's answer markers and surrounding whitespace (SPEC §2.1)."""
+    for marker in RESPONSE_MARKERS:
+        response = response.replace(marker, "")
+    return response.strip()
+
+
+def is_gpt_oss_bad_question(question: str) -> bool:
+    """True for questions that are a prompt-template echo (SPEC §2.2)."""
+    return any(marker in question for marker in GPT_OSS_BAD_QUESTION_MARKERS)
+
+
+def find_set_files(step03_dir: str | Path) -> tuple[dict[str, list[Path]], list[str]]:
+    """Map each present set folder to its JSONL files; also return the absent set names."""
+    root = Path(step03_dir)
+    if not root.is_dir():
+        raise InputError(
+            f"step-03 input {root} is not a directory: pass the generation step's output folder "
+            f"(sub-folders {', '.join(SET_NAMES)})"
+        )
+    files: dict[str, list[Path]] = {}
+    absent: list[str] = []
+    for name in SET_NAMES:
+        folder = root / name
+        if not folder.is_dir():
+            absent.append(name)
+            continue
+        jsonl = sorted(p for p in folder.glob("*.jsonl") if p.is_file())
+        if not jsonl:
+            raise InputError(
+                f"{folder}: the folder exists but holds no .jsonl file; remove the folder if the "
+                f"{name} flow did not run, or re-run it"
+            )
+        files[name] = jsonl
+    if not files:
+        found = sorted(p.name for p in root.iterdir()) if root.exists() else []
+        raise InputError(
+            f"{root}: none of the set folders {', '.join(SET_NAMES)} is present "
+            f"(found: {', '.join(found) or 'nothing'}); is this the step-03 artifact?"
+        )
+    return files, absent
+
+
+def _string_field(row: dict, column: str, where: str, required: bool) -> str | None:
+    value = row.get(column)
+    if value is None:
+        if required:
+            present = ", ".join(sorted(row)) or "none"
+            raise InputError(
+                f"{where}: column {column!r} is missing or null (columns present: {present}); "
+                "every row needs it as a string"
+            )
+        return None
+    if not isinstance(value, str):
+        raise InputError(
+            f"{where}: column {column!r} must be a string, got {type(value).__name__} "
+            f"{json.dumps(value)[:80]}"
+        )
+    return value
+
+
+def _raw_document(row: dict, kset: KnowledgeSet, where: str) -> str | None:
+    for column in kset.raw_document_columns:
+        value = _string_field(row, column, where, required=False)
+        if value is not None:
+            return value
+    if kset.raw_document_required:
+        raise InputError(
+            f"{where}: no raw document: one of the columns {', '.join(kset.raw_document_columns)} "
+            f"must hold it as a string for the {kset.name} set"
+        )
+    return None
+
+
+def _reasoning(row: dict, where: str) -> str | None:
+    """The teacher's reasoning text, if the file carries any (flat or nested layout)."""
+    text = _string_field(row, REASONING_COLUMN, where, required=False)
+    if text is None and row.get(RESPONSE_DICT_COLUMN) is not None:
+        reply = row[RESPONSE_DICT_COLUMN]
+        if not (isinstance(reply, list) and all(isinstance(m, dict) for m in reply)):
+            raise InputError(
+                f"{where}: column {RESPONSE_DICT_COLUMN!r} must be a list of message objects, "
+                f"got {type(reply).__name__}"
+            )
+        if reply:
+            text = _string_field(reply[0], "reasoning_content", f"{where} ({RESPONSE_DICT_COLUMN}[0])",
+                                 required=False)
+    if text is None or not text.strip():
+        return None
+    return text.strip()
+
+
+def read_set_file(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, counts: SetCounts,
+                  columns: dict[str, list]) -> None:
+    """Append one JSONL file's normalised rows to `columns`, counting every row read or dropped."""
+    rows_before = counts.rows_read
+    with path.open(encoding="utf-8") as f:
+        for line_number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}, line {line_number}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputError(
+                    f"{where}, column {e.colno}: not valid JSON ({e.msg}); each line must be one "
+                    "JSON object, as pandas to_json(orient='records', lines=True) writes"
+                ) from e
+            if not isinstance(row, dict):
+                raise InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
+            counts.rows_read += 1
+            document_outline, document, question, response = (
+                _string_field(row, c, where, required=True) for c in REQUIRED_STRING_COLUMNS
+            )
+            raw_document = _raw_document(row, kset, where)
+            reasoning = _reasoning(row, where)
+            if save_gpt_oss_format and is_gpt_oss_bad_question(question):
+                counts.dropped_gpt_oss_filter += 1
+                continue
+            response = clean_response(response)
+            if not response:
+                counts.dropped_empty_response += 1
+                continue
+            columns["set"].append(kset.name)
+            columns["raw_document"].append(raw_document)
+            columns["document"].append(document)
+            columns["document_outline"].append(document_outline)
+            columns["question"].append(question)
+            columns["response"].append(response)
+            columns["reasoning"].append(reasoning)
+            counts.rows_kept += 1
+    if counts.rows_read == rows_before:
+        raise InputError(f"{path}: the file holds no rows; re-run the {kset.name} flow or remove the file")
+
+
+def load_step03(step03_dir: str | Path, save_gpt_oss_format: bool = False) -> LoadResult:
+    """Load every present set of a step-03 folder into one table in SUMMARIES_SCHEMA order."""
+    files, absent = find_set_files(step03_dir)
+    for name in absent:
+        log.warning("set %s: folder %s is absent; continuing without it", name,
+                    Path(step03_dir) / name)
+    columns: dict[str, list] = {f.name: [] for f in SUMMARIES_SCHEMA}
+    counts: dict[str, SetCounts] = {}
+    for kset in SETS:
+        if kset.name not in files:
+            continue
+        started = time.perf_counter()
+        set_counts = counts[kset.name] = SetCounts(files=len(files[kset.name]))
+        for path in files[kset.name]:
+            read_set_file(path, kset, save_gpt_oss_format, set_counts, columns)
+        log.info(
+            "load %s: %d files, %d rows read, %d dropped by the GPT-OSS question filter, "
+            "%d dropped with an empty response, %d kept (%.2fs)",
+            kset.name, set_counts.files, set_counts.rows_read, set_counts.dropped_gpt_oss_filter,
+            set_counts.dropped_empty_response, set_counts.rows_kept, time.perf_counter() - started,
+        )
+    return LoadResult(pa.Table.from_pydict(columns, schema=SUMMARIES_SCHEMA), counts, absent)

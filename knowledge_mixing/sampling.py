@@ -1,0 +1,131 @@
+"""Cut sizes: which are feasible (SPEC §2.5) and which rows each one takes (SPEC §2.3, §3).
+
+Every summary gets a seeded rank among the summaries of its raw document; cut N takes the
+summaries ranked below N. Ranks come from a hash of (seed, set, raw document, summary), so the
+choice does not depend on file order or sharding, and cut N is a subset of every larger cut.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+
+
+class ParameterError(ValueError):
+    """A pipeline parameter is out of range; the message names it and what it expects."""
+
+
+def parse_cut_sizes(text: str) -> list[int]:
+    """'1,5,10' → [1, 5, 10], naming the item that is not a positive integer."""
+    items = [item.strip() for item in str(text).split(",")]
+    sizes = []
+    for position, item in enumerate(items, start=1):
+        if not item.isdigit() or int(item) < 1:
+            raise ParameterError(
+                f"cut_sizes: item {position} ({item!r}) of {text!r} is not a positive integer; "
+                "give a comma-separated list such as 1,5,10"
+            )
+        sizes.append(int(item))
+    return validate_cut_sizes(sizes)
+
+
+def validate_cut_sizes(sizes: list) -> list[int]:
+    """Positive, distinct integers, returned in ascending order."""
+    if not sizes:
+        raise ParameterError("cut_sizes: give at least one cut size, such as [1, 5, 10]")
+    checked = []
+    for size in sizes:
+        # Numbers read back from KFP parameters can arrive as floats: accept 5.0, not 5.5 or True.
+        if isinstance(size, bool) or not isinstance(size, (int, float)) or size != int(size) or size < 1:
+            raise ParameterError(f"cut_sizes: {size!r} is not a positive integer")
+        checked.append(int(size))
+    duplicates = sorted({s for s in checked if checked.count(s) > 1})
+    if duplicates:
+        raise ParameterError(f"cut_sizes: {', '.join(map(str, duplicates))} given more than once")
+    return sorted(checked)
+
+
+def validate_qa_per_doc(qa_per_doc) -> int:
+    if isinstance(qa_per_doc, bool) or not isinstance(qa_per_doc, (int, float)) \
+            or qa_per_doc != int(qa_per_doc) or qa_per_doc < 1:
+        raise ParameterError(f"qa_per_doc: {qa_per_doc!r} is not an integer ≥ 1")
+    return int(qa_per_doc)
+
+
+def summary_sort_key(seed: int, set_name: str, raw_document: str, document: str) -> bytes:
+    """A seeded pseudo-random key: a raw document's summaries are taken in ascending key order."""
+    digest = hashlib.sha256()
+    for part in (str(seed), set_name, raw_document, document):
+        encoded = part.encode("utf-8")
+        digest.update(len(encoded).to_bytes(8, "little"))
+        digest.update(encoded)
+    return digest.digest()
+
+
+def rank_rows(sets: list[str], raw_documents: list, documents: list[str],
+              sampled: tuple[str, ...], seed: int) -> tuple[list[int], list[int]]:
+    """Per row: the seeded rank of its summary within its raw document, and its position among
+    its summary's Q&A pairs in file order. Rows of unsampled sets get (0, 0): every cut takes them.
+    """
+    keys_by_raw_document: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for set_name, raw_document, document in zip(sets, raw_documents, documents):
+        if set_name in sampled:
+            keys_by_raw_document[(set_name, raw_document)].add(document)
+    summary_rank: dict[tuple[str, str, str], int] = {}
+    for (set_name, raw_document), summaries in keys_by_raw_document.items():
+        ordered = sorted(summaries, key=lambda d: summary_sort_key(seed, set_name, raw_document, d))
+        for rank, document in enumerate(ordered):
+            summary_rank[(set_name, raw_document, document)] = rank
+    ranks, qa_indexes = [], []
+    seen_per_summary: dict[tuple[str, str, str], int] = defaultdict(int)
+    for set_name, raw_document, document in zip(sets, raw_documents, documents):
+        if set_name not in sampled:
+            ranks.append(0)
+            qa_indexes.append(0)
+            continue
+        summary = (set_name, raw_document, document)
+        ranks.append(summary_rank[summary])
+        qa_indexes.append(seen_per_summary[summary])
+        seen_per_summary[summary] += 1
+    return ranks, qa_indexes
+
+
+def summaries_per_raw_document(sets: list[str], raw_documents: list, documents: list[str],
+                               sampled: tuple[str, ...]) -> dict[str, float]:
+    """Average number of distinct summaries per raw document, for each sampled set present,
+    in the order of `sampled`."""
+    raw = defaultdict(set)
+    summaries = defaultdict(set)
+    for set_name, raw_document, document in zip(sets, raw_documents, documents):
+        if set_name in sampled:
+            raw[set_name].add(raw_document)
+            summaries[set_name].add((raw_document, document))
+    return {name: len(summaries[name]) / len(raw[name]) for name in sampled if name in raw}
+
+
+@dataclass
+class CutPlan:
+    feasible: list[int]
+    infeasible: dict[int, str]
+    """Cut size → why it was dropped."""
+    averages: dict[str, float]
+
+
+def plan_cuts(cut_sizes: list[int], averages: dict[str, float]) -> CutPlan:
+    """Keep the cuts every sampled set can fill on average (SPEC §2.5); fail if none is left."""
+    feasible, infeasible = [], {}
+    for cut in cut_sizes:
+        short = [f"{name} averages {avg:.2f} summaries per raw document (< {cut})"
+                 for name, avg in averages.items() if avg < cut]
+        if short:
+            infeasible[cut] = "; ".join(short)
+        else:
+            feasible.append(cut)
+    if not feasible:
+        sets = ", ".join(f"{name} {avg:.2f}" for name, avg in averages.items())
+        raise ParameterError(
+            f"cut_sizes: no cut size in {cut_sizes} is feasible. Distinct summaries per raw "
+            f"document on average: {sets}. Every sampled set must reach the cut size; choose "
+            f"cut sizes ≤ {int(min(averages.values()))}"
+        )
+    return CutPlan(feasible, infeasible, averages)

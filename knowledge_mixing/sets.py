@@ -1,0 +1,61 @@
+"""The four knowledge sets of the step-03 artifact and how each one normalises (SPEC §1, §2.6).
+
+Everything that differs between sets lives here, so the loader, the message builder and the
+sampler stay set-agnostic.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KnowledgeSet:
+    name: str
+    """Folder name in the step-03 artifact, and the set's name everywhere else."""
+    sampled: bool
+    """Summaries are sampled per cut (extractive, detailed); otherwise every row goes in every cut."""
+    raw_document_columns: tuple[str, ...]
+    """Columns that hold the raw document, first present non-null wins; none present → null."""
+    raw_document_required: bool
+    user_template: str
+    """Python format string over document_outline, document and question (SPEC §2.6)."""
+
+
+SUMMARY_TEMPLATE = "{document_outline}\n{document}\n\n{question}"
+KEY_FACTS_TEMPLATE = "In {document_outline}, {question}"
+
+SETS: tuple[KnowledgeSet, ...] = (
+    KnowledgeSet("extractive_summary", True, ("raw_document",), True, SUMMARY_TEMPLATE),
+    KnowledgeSet("detailed_summary", True, ("raw_document",), True, SUMMARY_TEMPLATE),
+    # sdg_hub 0.9.1+ writes no raw_document for key facts: the key-facts block in `document`
+    # still identifies the raw document (one block per raw document).
+    KnowledgeSet("key_facts_to_qa", False, ("raw_document",), False, KEY_FACTS_TEMPLATE),
+    # Document QA's `document` *is* the raw document; older layouts also copy it elsewhere.
+    KnowledgeSet(
+        "document_based_qa", False, ("raw_document", "base_document", "document"), True,
+        SUMMARY_TEMPLATE,
+    ),
+)
+SET_NAMES: tuple[str, ...] = tuple(s.name for s in SETS)
+SAMPLED_SET_NAMES: tuple[str, ...] = tuple(s.name for s in SETS if s.sampled)
+
+
+def knowledge_set(name: str) -> KnowledgeSet:
+    for s in SETS:
+        if s.name == name:
+            return s
+    raise KeyError(f"unknown knowledge set {name!r}; expected one of {', '.join(SET_NAMES)}")
+
+
+REQUIRED_STRING_COLUMNS = ("document_outline", "document", "question", "response")
+"""Every set needs these as strings in every row."""
+
+# Reasoning text of a reasoning teacher: a flat column (sdg_hub 0.3.x) or nested in the raw
+# reply (0.4 – 0.9.0, `response_dict[0]["reasoning_content"]`); 0.9.1+ drops it.
+REASONING_COLUMN = "parse_response_dict_reasoning_content"
+RESPONSE_DICT_COLUMN = "response_dict"
+
+# Response markers the teacher's prompt asks for, removed from every answer (SPEC §2.1).
+RESPONSE_MARKERS = ("[END]", "[ANSWER]")
+# Questions that are a template echo rather than a question (SPEC §2.2, GPT-OSS option).
+GPT_OSS_BAD_QUESTION_MARKERS = ("...", "<question>", "<Insert question here>")

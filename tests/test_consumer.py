@@ -1,0 +1,43 @@
+"""The real training stack's data code (../shared/tools/check_consumer.py) on our output.
+
+Runs where the consumer venv of check_consumer.md exists (it needs torch and
+instructlab-training, ~2 GB, so it is not a project dependency); skipped elsewhere.
+"""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from test_stages import mix
+
+from knowledge_mixing.tokens import bundled_tokenizer_dir
+
+CHECKER = REPO.parent / "shared" / "tools" / "check_consumer.py"
+CONSUMER_PYTHON = Path(os.environ.get(
+    "CHECK_CONSUMER_PYTHON",
+    Path(os.environ.get("CHECK_CONSUMER_CACHE", Path.home() / ".cache" / "check_consumer"))
+    / "consumer-venv" / "bin" / "python"))
+
+pytestmark = pytest.mark.skipif(
+    not (CHECKER.is_file() and CONSUMER_PYTHON.is_file()),
+    reason="check_consumer.py or its consumer venv (see shared/tools/check_consumer.md) is absent")
+
+
+@pytest.mark.parametrize("gpt_oss", [False, True])
+def test_trainer_accepts_every_row_counts_token_length_and_trains_end_of_turn(
+        step03_layouts, tmp_path, gpt_oss):
+    outputs, _, _ = mix(step03_layouts["old"], tmp_path / "mix", cut_sizes=[5], gpt_oss=gpt_oss)
+    result = subprocess.run(
+        [str(CONSUMER_PYTHON), str(CHECKER), str(outputs[5]), "--tokenizer",
+         str(bundled_tokenizer_dir()), "--out", str(tmp_path / "check"), "--no-ablation"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads((tmp_path / "check" / "report.json").read_text())
+    rows = report["token_length_comparison"]["rows_compared"]
+    assert rows == 134
+    assert report["token_length_comparison"]["equal"] == rows
+    eos = report["stage3_per_row"]["eos_supervision_kept"]
+    assert eos["rows_where_no_assistant_eos_is_trained"] == 0
+    assert eos["eos_tokens_trained"] == eos["assistant_turns"] == rows

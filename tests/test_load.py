@@ -1,0 +1,175 @@
+"""Loading the step-03 artifact: both sdg_hub layouts, normalisation, cleaning, bad input."""
+import logging
+
+import pytest
+from conftest import write_jsonl
+
+from knowledge_mixing.load import (
+    InputError,
+    clean_response,
+    is_gpt_oss_bad_question,
+    load_step03,
+)
+from knowledge_mixing.sets import SET_NAMES
+
+
+def good_row(**overrides):
+    row = {"document_outline": "Outline", "document": "A summary.", "raw_document": "Raw text.",
+           "question": "What?", "response": "This."}
+    row.update(overrides)
+    return row
+
+
+def by_set(table):
+    rows = table.to_pylist()
+    return {name: [r for r in rows if r["set"] == name] for name in SET_NAMES}
+
+
+def test_both_layouts_normalise_to_the_same_rows(step03_layouts):
+    old = by_set(load_step03(step03_layouts["old"]).table)
+    new = by_set(load_step03(step03_layouts["new"]).table)
+    same = ("document", "document_outline", "question", "response")
+    for name in SET_NAMES:
+        assert len(old[name]) == len(new[name]) > 0
+        assert [{k: r[k] for k in same} for r in old[name]] == [{k: r[k] for k in same} for r in new[name]]
+    # summary sets carry raw_document in both layouts
+    for name in ("extractive_summary", "detailed_summary"):
+        assert [r["raw_document"] for r in old[name]] == [r["raw_document"] for r in new[name]]
+        assert all(r["raw_document"] for r in new[name])
+    # document QA: raw_document absent in both layouts; base_document (old) / document (new)
+    assert all(r["raw_document"] == r["document"] for r in old["document_based_qa"] + new["document_based_qa"])
+    # key facts: 0.9.1+ has no raw_document, so it stays null
+    assert all(r["raw_document"] for r in old["key_facts_to_qa"])
+    assert all(r["raw_document"] is None for r in new["key_facts_to_qa"])
+
+
+def test_reasoning_is_read_from_the_nested_reply_and_the_flat_column(step03_layouts, tmp_path):
+    old = by_set(load_step03(step03_layouts["old"]).table)
+    with_reasoning = [r for r in old["extractive_summary"] if r["reasoning"]]
+    assert 0 < len(with_reasoning) < len(old["extractive_summary"])
+    assert with_reasoning[0]["reasoning"].startswith("The question asks:")
+    assert all(r["reasoning"] is None for r in by_set(load_step03(step03_layouts["new"]).table)["extractive_summary"])
+
+    write_jsonl(tmp_path / "extractive_summary" / "gen.jsonl", [
+        good_row(parse_response_dict_reasoning_content="  flat reasoning \n"),
+        good_row(response_dict=[{"role": "assistant", "content": "x", "reasoning_content": ""}]),
+    ])
+    rows = load_step03(tmp_path).table.to_pylist()
+    assert [r["reasoning"] for r in rows] == ["flat reasoning", None]
+
+
+def test_responses_are_cleaned_of_markers_and_whitespace():
+    assert clean_response("[ANSWER] The decree.\n[END]  ") == "The decree."
+    assert clean_response("Kept [END] inside") == "Kept  inside"
+
+
+def test_example_answers_are_cleaned(step03_layouts):
+    rows = load_step03(step03_layouts["mixed"]).table.to_pylist()
+    assert not any("[END]" in r["response"] or "[ANSWER]" in r["response"] for r in rows)
+    assert all(r["response"] == r["response"].strip() for r in rows)
+
+
+@pytest.mark.parametrize("question,bad", [
+    ("What happened...", True), ("<question>", True), ("<Insert question here>", True),
+    ("What happened in 1799?", False),
+])
+def test_gpt_oss_question_filter(question, bad):
+    assert is_gpt_oss_bad_question(question) is bad
+
+
+def test_gpt_oss_filter_and_empty_responses_are_counted_not_silent(tmp_path):
+    write_jsonl(tmp_path / "detailed_summary" / "gen.jsonl", [
+        good_row(), good_row(question="<Insert question here>"), good_row(question="Why..."),
+        good_row(response=" [END] "),
+    ])
+    plain = load_step03(tmp_path)
+    assert plain.table.num_rows == 3
+    assert plain.counts["detailed_summary"].dropped_empty_response == 1
+    filtered = load_step03(tmp_path, save_gpt_oss_format=True)
+    counts = filtered.counts["detailed_summary"]
+    assert (counts.rows_read, counts.dropped_gpt_oss_filter, counts.dropped_empty_response,
+            counts.rows_kept) == (4, 2, 1, 1)
+
+
+def test_unknown_columns_and_non_string_seed_columns_are_ignored(tmp_path):
+    write_jsonl(tmp_path / "key_facts_to_qa" / "gen.jsonl", [
+        good_row(icl_document=["a", "list"], brand_new_column={"x": 1}, domain=7)])
+    assert load_step03(tmp_path).table.num_rows == 1
+
+
+def test_absent_folder_warns_and_is_reported(tmp_path, caplog):
+    write_jsonl(tmp_path / "extractive_summary" / "gen.jsonl", [good_row()])
+    with caplog.at_level(logging.WARNING):
+        result = load_step03(tmp_path)
+    assert result.absent_sets == ["detailed_summary", "key_facts_to_qa", "document_based_qa"]
+    assert "detailed_summary" in caplog.text and "absent" in caplog.text
+
+
+def test_files_are_read_in_name_order(tmp_path):
+    write_jsonl(tmp_path / "key_facts_to_qa" / "b.jsonl", [good_row(question="second?")])
+    write_jsonl(tmp_path / "key_facts_to_qa" / "a.jsonl", [good_row(question="first?")])
+    assert load_step03(tmp_path).table["question"].to_pylist() == ["first?", "second?"]
+
+
+def error_of(tmp_path, set_name, lines):
+    path = write_jsonl(tmp_path / set_name / "gen.jsonl", lines)
+    with pytest.raises(InputError) as raised:
+        load_step03(tmp_path)
+    return path, str(raised.value)
+
+
+def test_no_set_folder_at_all_fails(tmp_path):
+    (tmp_path / "unrelated").mkdir()
+    with pytest.raises(InputError, match="none of the set folders.*found: unrelated"):
+        load_step03(tmp_path)
+
+
+def test_input_that_is_not_a_directory_fails(tmp_path):
+    with pytest.raises(InputError, match="is not a directory"):
+        load_step03(tmp_path / "missing")
+
+
+def test_set_folder_without_jsonl_fails(tmp_path):
+    (tmp_path / "detailed_summary").mkdir()
+    with pytest.raises(InputError, match="detailed_summary: the folder exists but holds no .jsonl"):
+        load_step03(tmp_path)
+
+
+def test_empty_file_fails_naming_it(tmp_path):
+    path, message = error_of(tmp_path, "document_based_qa", [])
+    assert str(path) in message and "holds no rows" in message
+
+
+def test_line_that_is_not_json_names_file_line_and_column(tmp_path):
+    path, message = error_of(tmp_path, "extractive_summary", [good_row(), '{"question": "x",, }'])
+    assert f"{path}, line 2, column 18: not valid JSON" in message
+
+
+def test_line_that_is_not_an_object_fails(tmp_path):
+    path, message = error_of(tmp_path, "extractive_summary", ['["a", "list"]'])
+    assert f"{path}, line 1: expected a JSON object, got list" in message
+
+
+@pytest.mark.parametrize("column", ["question", "response", "document", "document_outline"])
+def test_row_without_a_required_column_fails(tmp_path, column):
+    row = good_row()
+    del row[column]
+    path, message = error_of(tmp_path, "detailed_summary", [good_row(), row])
+    assert f"{path}, line 2: column {column!r} is missing or null" in message
+
+
+def test_non_string_where_a_string_must_be_fails(tmp_path):
+    path, message = error_of(tmp_path, "key_facts_to_qa", [good_row(question=42)])
+    assert f"{path}, line 1: column 'question' must be a string, got int 42" in message
+
+
+def test_summary_set_without_raw_document_fails(tmp_path):
+    row = good_row()
+    del row["raw_document"]
+    path, message = error_of(tmp_path, "extractive_summary", [row])
+    assert f"{path}, line 1: no raw document" in message
+
+
+def test_malformed_reply_column_fails(tmp_path):
+    _, message = error_of(tmp_path, "extractive_summary", [good_row(response_dict="oops")])
+    assert "'response_dict' must be a list of message objects" in message

@@ -1,0 +1,115 @@
+"""The whole pipeline with the KFP local runner (`python pipeline.py run`), as users run it."""
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import EXAMPLE_STEP_03, REPO, read_jsonl
+
+import pipeline
+from knowledge_mixing.sets import SET_NAMES
+
+
+def run(*args):
+    return pipeline.main(["run", *map(str, args)])
+
+
+def check_outputs(output, expected_cuts):
+    summary = json.loads((output / "summary.json").read_text())
+    assert sorted(int(c) for c in summary["cuts"]) == expected_cuts
+    assert sorted(p.name for p in output.glob("combined_cut_*x.jsonl")) == sorted(
+        f"combined_cut_{c}x.jsonl" for c in expected_cuts)
+    for cut, report in summary["cuts"].items():
+        rows = read_jsonl(output / report["file"])
+        assert report["samples"] == len(rows)
+        assert report["tokens"] == sum(r["token_length"] for r in rows)
+        assert list(report["sets"]) == [n for n in SET_NAMES if n in report["sets"]]
+        assert sum(s["samples"] for s in report["sets"].values()) == len(rows)
+    return summary
+
+
+@pytest.mark.parametrize("layout", ["old", "new"])
+def test_run_writes_one_jsonl_per_feasible_cut(step03_layouts, tmp_path, layout, capsys):
+    assert run("--input", step03_layouts[layout], "--output", tmp_path) == 0
+    summary = check_outputs(tmp_path, [1, 5])
+    assert list(summary["cuts"]["5"]["sets"]) == list(SET_NAMES)
+    assert summary["plan"]["infeasible_cuts"]["10"].startswith("extractive_summary averages 5.00")
+    assert summary["training_cut"] == 5
+    assert summary["load"]["sets"]["key_facts_to_qa"]["rows_read"] == 32
+    assert summary["cuts"]["5"]["sets"]["extractive_summary"] == {
+        "samples": 42, "tokens": summary["cuts"]["5"]["sets"]["extractive_summary"]["tokens"],
+        "raw_documents": 3, "summaries": 14}
+    out = capsys.readouterr().out
+    assert "cut 10 not produced" in out and "training uses cut 5" in out
+
+
+def test_same_seed_gives_identical_bytes_and_a_new_seed_a_new_mix(tmp_path):
+    assert run("--output", tmp_path / "a", "--cut-sizes", "1,2") == 0
+    assert run("--output", tmp_path / "b", "--cut-sizes", "1,2") == 0
+    assert run("--output", tmp_path / "c", "--cut-sizes", "1,2", "--seed", "7") == 0
+    for name in ("combined_cut_1x.jsonl", "combined_cut_2x.jsonl"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert (tmp_path / "a" / "combined_cut_1x.jsonl").read_bytes() != \
+        (tmp_path / "c" / "combined_cut_1x.jsonl").read_bytes()
+
+
+def test_absent_set_is_reported_and_stale_cuts_are_removed(step03_layouts, tmp_path):
+    import shutil
+
+    partial = tmp_path / "step_03"
+    shutil.copytree(step03_layouts["new"], partial)
+    shutil.rmtree(partial / "document_based_qa")
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "combined_cut_3x.jsonl").write_text("left over\n")
+    assert run("--input", partial, "--output", output, "--cut-sizes", "2", "--train-cut", "2") == 0
+    summary = check_outputs(output, [2])
+    assert summary["load"]["absent_sets"] == ["document_based_qa"]
+    assert "document_based_qa" not in summary["cuts"]["2"]["sets"]
+    assert summary["training_cut"] == 2
+
+
+def test_no_feasible_cut_fails_with_the_averages(tmp_path, capfd):
+    assert run("--output", tmp_path, "--cut-sizes", "10,20") == 1
+    captured = capfd.readouterr()
+    assert "no cut size in [10, 20] is feasible" in captured.out + captured.err
+    assert "extractive_summary 5.00" in captured.out + captured.err
+    assert not list(tmp_path.glob("combined_cut_*"))
+
+
+def test_unknown_train_cut_fails(tmp_path, capfd):
+    assert run("--output", tmp_path, "--cut-sizes", "1", "--train-cut", "5") == 1
+    captured = capfd.readouterr()
+    assert "train_cut: cut 5 was not produced" in captured.out + captured.err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--cut-sizes", "5,x"], "cut_sizes: item 2 ('x')"),
+    (["--cut-sizes", "0"], "cut_sizes: item 1 ('0')"),
+    (["--qa-per-doc", "0"], "qa_per_doc: 0 is not an integer ≥ 1"),
+    (["--input", "no/such/folder"], "--input no/such/folder: not a directory"),
+])
+def test_bad_arguments_fail_before_running(args, message, capsys):
+    with pytest.raises(SystemExit) as raised:
+        pipeline.main(["run", *args])
+    assert raised.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_readme_quick_start_command(tmp_path):
+    """`python pipeline.py run` from a fresh shell, on the shipped example data."""
+    result = subprocess.run([sys.executable, str(REPO / "pipeline.py"), "run"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = check_outputs(tmp_path / "output" / "mixed", [1, 5])
+    assert summary["parameters"]["tokenizer"] == "bundled-qwen"
+    assert "wrote 2 cut(s) and summary.json" in result.stdout
+
+
+def test_shipped_example_data_is_what_the_script_makes(tmp_path):
+    from conftest import make_step_03
+
+    make_step_03.write_step_03(tmp_path, "mixed")
+    for path in EXAMPLE_STEP_03.rglob("*.jsonl"):
+        assert path.read_bytes() == (tmp_path / path.relative_to(EXAMPLE_STEP_03)).read_bytes()
+    assert sum(p.stat().st_size for p in EXAMPLE_STEP_03.rglob("*")) < 5_000_000
