@@ -14,6 +14,7 @@ def select_cut(
     train_cut: int = 0,
 ):
     """Copy the largest produced cut, or the one named by `train_cut`, to the training dataset."""
+    import logging
     import shutil
 
     from knowledge_mixing.stages import configure_logging, select_training_cut
@@ -23,4 +24,5 @@ def select_cut(
     chosen = cuts[index]
     shutil.copyfile(chosen.path, training_dataset.path)
     training_dataset.metadata.update(chosen.metadata)
-    print(f"select: training uses cut {int(chosen.metadata['cut'])} ({chosen.uri})")
+    logging.getLogger(__name__).info("select: training uses cut %d (%s)",
+                                     int(chosen.metadata["cut"]), chosen.uri)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -72,9 +71,8 @@ def count_stage(summaries_path: str, samples_path: str, cut_sizes: list, qa_per_
     qa_per_doc = validate_qa_per_doc(qa_per_doc)
     table = pq.read_table(summaries_path)
     columns = table.to_pydict()
-    sampled = SAMPLED_SET_NAMES
     averages = summaries_per_raw_document(columns["set"], columns["raw_document"],
-                                          columns["document"], sampled)
+                                          columns["document"], SAMPLED_SET_NAMES)
     plan = plan_cuts(cut_sizes, averages)
     for cut, reason in plan.infeasible.items():
         log.warning("plan: cut %d dropped as infeasible: %s", cut, reason)
@@ -83,7 +81,7 @@ def count_stage(summaries_path: str, samples_path: str, cut_sizes: list, qa_per_
 
     started = time.perf_counter()
     ranks, qa_indexes = rank_rows(columns["set"], columns["raw_document"], columns["document"],
-                                  sampled, seed)
+                                  SAMPLED_SET_NAMES, seed)
     ranked = table.append_column("summary_rank", pa.array(ranks, pa.int32())) \
                   .append_column("qa_index", pa.array(qa_indexes, pa.int32()))
     largest_cut = max(plan.feasible)

@@ -31,13 +31,15 @@ def test_both_layouts_normalise_to_the_same_rows(step03_layouts):
     same = ("document", "document_outline", "question", "response")
     for name in SET_NAMES:
         assert len(old[name]) == len(new[name]) > 0
-        assert [{k: r[k] for k in same} for r in old[name]] == [{k: r[k] for k in same} for r in new[name]]
+        assert [{k: r[k] for k in same} for r in old[name]] == \
+            [{k: r[k] for k in same} for r in new[name]]
     # summary sets carry raw_document in both layouts
     for name in ("extractive_summary", "detailed_summary"):
         assert [r["raw_document"] for r in old[name]] == [r["raw_document"] for r in new[name]]
         assert all(r["raw_document"] for r in new[name])
     # document QA: raw_document absent in both layouts; base_document (old) / document (new)
-    assert all(r["raw_document"] == r["document"] for r in old["document_based_qa"] + new["document_based_qa"])
+    assert all(r["raw_document"] == r["document"]
+               for r in old["document_based_qa"] + new["document_based_qa"])
     # key facts: 0.9.1+ has no raw_document, so it stays null
     assert all(r["raw_document"] for r in old["key_facts_to_qa"])
     assert all(r["raw_document"] is None for r in new["key_facts_to_qa"])
@@ -48,7 +50,8 @@ def test_reasoning_is_read_from_the_nested_reply_and_the_flat_column(step03_layo
     with_reasoning = [r for r in old["extractive_summary"] if r["reasoning"]]
     assert 0 < len(with_reasoning) < len(old["extractive_summary"])
     assert with_reasoning[0]["reasoning"].startswith("The question asks:")
-    assert all(r["reasoning"] is None for r in by_set(load_step03(step03_layouts["new"]).table)["extractive_summary"])
+    new = by_set(load_step03(step03_layouts["new"]).table)
+    assert all(r["reasoning"] is None for r in new["extractive_summary"])
 
     write_jsonl(tmp_path / "extractive_summary" / "gen.jsonl", [
         good_row(parse_response_dict_reasoning_content="  flat reasoning \n"),

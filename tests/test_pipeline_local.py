@@ -19,7 +19,7 @@ def check_outputs(output, expected_cuts):
     assert sorted(int(c) for c in summary["cuts"]) == expected_cuts
     assert sorted(p.name for p in output.glob("combined_cut_*x.jsonl")) == sorted(
         f"combined_cut_{c}x.jsonl" for c in expected_cuts)
-    for cut, report in summary["cuts"].items():
+    for report in summary["cuts"].values():
         rows = read_jsonl(output / report["file"])
         assert report["samples"] == len(rows)
         assert report["tokens"] == sum(r["token_length"] for r in rows)

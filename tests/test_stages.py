@@ -57,7 +57,7 @@ def test_cuts_follow_the_reference_rules(step03_layouts, tmp_path, layout):
         # sets in SPEC order: summaries, then key facts, then document QA
         order = [set_of(r) for r in rows]
         assert order == sorted(order, key=["summary", "key_facts_to_qa", "document_based_qa"].index)
-        for name, source_rows in source.items():
+        for source_rows in source.values():
             questions_of = defaultdict(list)
             for r in source_rows:
                 questions_of[r["document"]].append(r["question"])
