@@ -1,34 +1,55 @@
-"""The knowledge-mixing pipeline and its command line.
+"""The knowledge-mixing pipelines and their command line.
 
-    python pipeline.py run        # the whole pipeline on this machine (KFP local runner)
-    python pipeline.py compile    # the pipeline YAML for Data Science Pipelines / GitOps
+    python pipeline.py run        # the whole mixing pipeline on this machine (KFP local runner)
+    python pipeline.py compile    # pipeline YAML for Data Science Pipelines / GitOps
+    python pipeline.py submit     # a run on a Data Science Pipelines server
 
-Compiling needs only kfp: the components import their heavy dependencies inside their bodies.
-(No `from __future__ import annotations` here: KFP reads the annotations as objects.)
+Compiling needs only kfp and kfp-kubernetes: the components import their heavy dependencies
+inside their bodies, which run in the project's image. (No `from __future__ import annotations`
+here: KFP reads the annotations as objects.)
 """
-
 import argparse
+import importlib
+import inspect
 import json
+import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, NamedTuple
+from typing import Dict, List, NamedTuple, Optional
 
-from kfp import compiler, dsl
+from kfp import compiler, dsl, kubernetes
+from kfp import components as kfp_components
 
-from components import count_tokens, load_summaries, mix_cut, select_cut
+from components import count_tokens, fetch_tokenizer, load_summaries, mix_cut, select_cut
+from components.image import IMAGE
 from knowledge_mixing.sampling import ParameterError, parse_cut_sizes, validate_qa_per_doc
-from knowledge_mixing.sets import SET_NAMES
+from knowledge_mixing.summary import cut_file_name, run_summary, summary_table
 from knowledge_mixing.tokens import BUNDLED_TOKENIZER
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE_INPUT = HERE / "examples" / "step_03"
+DEFAULT_PIPELINE_FILE = "knowledge_mixing_pipeline.yaml"
+DEFAULT_WORKSPACE_SIZE = "100Gi"
+HF_TOKEN_ENV = "HF_TOKEN"
+
+# The mixing parameters, the same on every pipeline that runs the stage and on `run`/`submit`.
 DEFAULT_CUT_SIZES = [1, 5, 10]
 DEFAULT_QA_PER_DOC = 3
 DEFAULT_SEED = 42
-DEFAULT_PIPELINE_FILE = "knowledge_mixing_pipeline.yaml"
+MIXING_PARAMETERS = (
+    ("cut_sizes", List[int], DEFAULT_CUT_SIZES),
+    ("qa_per_doc", int, DEFAULT_QA_PER_DOC),
+    ("seed", int, DEFAULT_SEED),
+    ("save_gpt_oss_format", bool, False),
+    ("train_cut", int, 0),
+    ("trust_remote_code", bool, False),
+)
 
 
 class MixingOutputs(NamedTuple):
@@ -38,231 +59,561 @@ class MixingOutputs(NamedTuple):
     samples: dsl.Dataset
 
 
-@dsl.pipeline(
-    name="knowledge-mixing",
-    description="Step-03 knowledge sets → one training-ready chat JSONL per feasible cut size, "
-    "and the cut the training step uses.",
-)
-def knowledge_mixing(
-    step03: dsl.Input[dsl.Artifact],
-    cut_sizes: List[int] = DEFAULT_CUT_SIZES,
-    qa_per_doc: int = DEFAULT_QA_PER_DOC,
-    seed: int = DEFAULT_SEED,
-    tokenizer: str = BUNDLED_TOKENIZER,
-    save_gpt_oss_format: bool = False,
-    train_cut: int = 0,
-    trust_remote_code: bool = False,
-) -> MixingOutputs:
-    """The mixing stage on its own: usable as a sub-pipeline of any knowledge-tuning pipeline."""
-    loaded = load_summaries(step03=step03, save_gpt_oss_format=save_gpt_oss_format)
-    counted = count_tokens(
-        summaries=loaded.outputs["summaries"],
-        cut_sizes=cut_sizes,
-        qa_per_doc=qa_per_doc,
-        seed=seed,
-        tokenizer=tokenizer,
-        save_gpt_oss_format=save_gpt_oss_format,
-        trust_remote_code=trust_remote_code,
-    )
-    with dsl.ParallelFor(counted.outputs["Output"], name="cut") as cut:
-        mixed = mix_cut(samples=counted.outputs["samples"], cut=cut)
-    chosen = select_cut(cuts=dsl.Collected(mixed.outputs["mixed"]), train_cut=train_cut)
-    return MixingOutputs(
-        cuts=dsl.Collected(mixed.outputs["mixed"]),
-        training_dataset=chosen.outputs["training_dataset"],
-        summaries=loaded.outputs["summaries"],
-        samples=counted.outputs["samples"],
-    )
+# ---------------------------------------------------------------------------- cluster settings
 
 
-@dsl.pipeline(
-    name="knowledge-mixing-from-uri",
-    description="Knowledge mixing of a step-03 artifact that already exists at a URI "
-    "(object storage, a PVC path, or a local folder in the local runner).",
-)
-def knowledge_mixing_from_uri(
-    step03_uri: str,
-    cut_sizes: List[int] = DEFAULT_CUT_SIZES,
-    qa_per_doc: int = DEFAULT_QA_PER_DOC,
-    seed: int = DEFAULT_SEED,
-    tokenizer: str = BUNDLED_TOKENIZER,
-    save_gpt_oss_format: bool = False,
-    train_cut: int = 0,
-    trust_remote_code: bool = False,
-) -> MixingOutputs:
-    step03 = dsl.importer(artifact_uri=step03_uri, artifact_class=dsl.Artifact, reimport=False)
-    mixing = knowledge_mixing(
-        step03=step03.output,
-        cut_sizes=cut_sizes,
-        qa_per_doc=qa_per_doc,
-        seed=seed,
-        tokenizer=tokenizer,
-        save_gpt_oss_format=save_gpt_oss_format,
-        train_cut=train_cut,
-        trust_remote_code=trust_remote_code,
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Kubernetes settings of the mixing tasks, fixed when the pipeline is compiled."""
+
+    cpu_request: str = "1"
+    cpu_limit: str = "2"
+    memory_request: str = "2Gi"
+    memory_limit: str = "8Gi"
+    hf_token_secret: str = "hf-token"
+    """Secret whose key HF_TOKEN becomes the tasks' HF_TOKEN (optional: absent is fine)."""
+    pvc: str = ""
+    """An existing PVC mounted in every mixing task (tokenizers or data on a volume)."""
+    pvc_mount_path: str = "/mnt/data"
+    workspace_size: str = ""
+    """Size of the KFP workspace PVC; a training component that takes `pvc_path` needs one."""
+
+    def apply(self, task: dsl.PipelineTask) -> dsl.PipelineTask:
+        """Resources, caching (every mixing step is deterministic) and the volume."""
+        task.set_cpu_request(self.cpu_request).set_cpu_limit(self.cpu_limit)
+        task.set_memory_request(self.memory_request).set_memory_limit(self.memory_limit)
+        task.set_caching_options(True)
+        if self.pvc:
+            kubernetes.mount_pvc(task, pvc_name=self.pvc, mount_path=self.pvc_mount_path)
+        return task
+
+    def give_hub_token(self, task: dsl.PipelineTask) -> dsl.PipelineTask:
+        """HF_TOKEN from the Kubernetes secret, never from a pipeline parameter."""
+        if self.hf_token_secret:
+            kubernetes.use_secret_as_env(task, secret_name=self.hf_token_secret,
+                                         secret_key_to_env={HF_TOKEN_ENV: HF_TOKEN_ENV},
+                                         optional=True)
+        return task
+
+
+# ---------------------------------------------------------------------------- the mixing stage
+
+
+def build_mixing_stage(settings: ClusterSettings = ClusterSettings()):
+    """The mixing stage as a sub-pipeline: step-03 artifact + tokenizer files in, one dataset
+    per feasible cut and the training dataset out."""
+
+    @dsl.pipeline(
+        name="knowledge-mixing-stage",
+        description="Step-03 knowledge sets → one training-ready chat JSONL per feasible cut "
+        "size, and the cut the training step uses.",
     )
-    return MixingOutputs(
-        cuts=mixing.outputs["cuts"],
-        training_dataset=mixing.outputs["training_dataset"],
-        summaries=mixing.outputs["summaries"],
-        samples=mixing.outputs["samples"],
-    )
+    def knowledge_mixing_stage(
+        step03: dsl.Input[dsl.Artifact],
+        tokenizer_files: dsl.Input[dsl.Artifact],
+        cut_sizes: List[int] = DEFAULT_CUT_SIZES,
+        qa_per_doc: int = DEFAULT_QA_PER_DOC,
+        seed: int = DEFAULT_SEED,
+        save_gpt_oss_format: bool = False,
+        train_cut: int = 0,
+        trust_remote_code: bool = False,
+    ) -> MixingOutputs:
+        loaded = settings.apply(load_summaries(step03=step03,
+                                               save_gpt_oss_format=save_gpt_oss_format))
+        counted = settings.apply(count_tokens(
+            summaries=loaded.outputs["summaries"],
+            tokenizer_files=tokenizer_files,
+            cut_sizes=cut_sizes,
+            qa_per_doc=qa_per_doc,
+            seed=seed,
+            save_gpt_oss_format=save_gpt_oss_format,
+            trust_remote_code=trust_remote_code,
+        ))
+        with dsl.ParallelFor(counted.outputs["Output"], name="cut") as cut:
+            mixed = settings.apply(mix_cut(samples=counted.outputs["samples"], cut=cut))
+        chosen = settings.apply(select_cut(cuts=dsl.Collected(mixed.outputs["mixed"]),
+                                           train_cut=train_cut))
+        return MixingOutputs(
+            cuts=dsl.Collected(mixed.outputs["mixed"]),
+            training_dataset=chosen.outputs["training_dataset"],
+            summaries=loaded.outputs["summaries"],
+            samples=counted.outputs["samples"],
+        )
+
+    return knowledge_mixing_stage
+
+
+knowledge_mixing_stage = build_mixing_stage()
+"""The stage with default cluster settings, to use inside your own pipeline (give it the
+`tokenizer_files` of `components.fetch_tokenizer` or of an importer)."""
+
+
+# ---------------------------------------------------------------------------- plug-in steps
+
+PARAMETER_TYPES = {"String": str, "Integer": int, "Float": float, "Boolean": bool,
+                   "List": list, "Dict": dict}
+
+
+@dataclass(frozen=True)
+class PipelineParameter:
+    """A pipeline parameter that feeds one input of a plug-in component."""
+
+    name: str
+    component_input: str
+    annotation: object
+    default: object = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class PluginStep:
+    """A generation or training component we wire but do not own (installed or from YAML)."""
+
+    component: object
+    description: str
+    parameters: tuple = ()
+    wired_input: str = ""
+    """Training: the Dataset input that receives the selected cut."""
+    wired_output: str = ""
+    """Generation: the output that carries the step-03 folder."""
+    takes_workspace_path: bool = False
+    """The component has a `pvc_path` input (Training Hub's train_model): give it the workspace."""
+
+
+def load_component(source: str):
+    """A component from a compiled component YAML file, with errors that name the file."""
+    path = Path(source)
+    if not path.is_file():
+        raise ParameterError(f"{source}: no such component YAML file")
+    try:
+        return kfp_components.load_component_from_file(str(path))
+    except Exception as e:  # kfp raises several types for a file that is not a component
+        raise ParameterError(f"{source}: not a KFP component YAML file ({e})") from e
+
+
+def plugin_parameters(component, prefix: str, skip: set) -> tuple:
+    """Every parameter input of the component becomes a pipeline parameter named `prefix` +
+    input (unless it already starts so), with the component's default."""
+    parameters = []
+    for name, spec in component.component_spec.inputs.items():
+        if name in skip:
+            continue
+        python_type = PARAMETER_TYPES.get(spec.type)
+        if python_type is None:  # an artifact, or a KFP-internal type such as TaskConfig
+            if spec.optional:
+                continue
+            raise ParameterError(
+                f"component {component.name!r}: required input {name!r} of type {spec.type} "
+                "cannot be fed by this pipeline; give it a default or wrap the component")
+        default = spec.default
+        if python_type is int and isinstance(default, float):  # YAML defaults come back as floats
+            default = int(default)
+        if default is None and spec.optional:
+            annotation, default = Optional[python_type], None
+        else:
+            annotation = python_type
+            default = inspect.Parameter.empty if default is None else default
+        pipeline_name = name if name.startswith(prefix) else prefix + name
+        parameters.append(PipelineParameter(pipeline_name, name, annotation, default))
+    return tuple(parameters)
+
+
+def training_step(source: str) -> Optional[PluginStep]:
+    """`auto`: Training Hub's train_model when its package is installed; `none`; or a YAML file."""
+    if source == "none":
+        return None
+    if source == "auto":
+        component = installed_train_model()
+        if component is None:
+            return None
+        description = "train_model from the installed kfp-components package"
+    else:
+        component = load_component(source)
+        description = f"training component from {source}"
+    dataset_inputs = [n for n, s in component.component_spec.inputs.items()
+                      if s.type.startswith("system.Dataset")]
+    wired = "dataset" if "dataset" in dataset_inputs else (
+        dataset_inputs[0] if len(dataset_inputs) == 1 else None)
+    if wired is None:
+        raise ParameterError(
+            f"training component {component.name!r} ({source}): needs one Dataset input (or one "
+            f"named `dataset`) for the mixed JSONL; it has {dataset_inputs or 'none'}")
+    return PluginStep(component, description,
+                      plugin_parameters(component, "training_", {wired, "pvc_path"}),
+                      wired_input=wired,
+                      takes_workspace_path="pvc_path" in component.component_spec.inputs)
+
+
+def installed_train_model():
+    """The kfp-components package's SFT train_model, if that package is installed."""
+    for module in ("kfp_components.components.training.sft",
+                   "kfp_components.components.training.sft.component"):
+        try:
+            component = getattr(importlib.import_module(module), "train_model", None)
+        except ImportError:
+            continue
+        if component is not None:
+            return component
+    return None
+
+
+def generation_step(source: str) -> Optional[PluginStep]:
+    """A generation component (YAML file) whose one artifact output is the step-03 folder."""
+    if not source:
+        return None
+    component = load_component(source)
+    outputs = [n for n, s in component.component_spec.outputs.items()
+               if not s.type[:1].isupper()]  # artifact types are "system.X@..."; parameters "String"...
+    if len(outputs) != 1:
+        raise ParameterError(
+            f"generation component {component.name!r} ({source}): needs exactly one artifact "
+            f"output (the step-03 folder); it has {outputs or 'none'}")
+    return PluginStep(component, f"generation component from {source}",
+                      plugin_parameters(component, "generation_", set()), wired_output=outputs[0])
+
+
+# ---------------------------------------------------------------------------- the pipelines
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """What a compiled pipeline contains; everything else is a run parameter."""
+
+    settings: ClusterSettings = field(default_factory=ClusterSettings)
+    tokenizer_from_uri: bool = False
+    """Disconnected clusters: the tokenizer files come from an artifact URI (`tokenizer_uri`)."""
+    generation: Optional[PluginStep] = None
+    training: Optional[PluginStep] = None
+
+
+def build_pipeline(options: PipelineOptions = PipelineOptions()):
+    """The pipeline users compile and run: step-03 source → tokenizer → mixing stage →
+    (training). Its parameters depend on the options (plug-in components bring theirs), so the
+    signature is assembled here; KFP reads it through `__signature__`."""
+    settings = options.settings
+    parameters = []
+    if options.generation:
+        parameters += [(p.name, p.annotation, p.default) for p in options.generation.parameters]
+    else:
+        parameters.append(("step03_uri", str, inspect.Parameter.empty))
+    if options.tokenizer_from_uri:
+        parameters.append(("tokenizer_uri", str, inspect.Parameter.empty))
+    else:
+        parameters.append(("tokenizer", str, BUNDLED_TOKENIZER))
+    parameters += MIXING_PARAMETERS
+    if options.training:
+        parameters += [(p.name, p.annotation, p.default) for p in options.training.parameters]
+    names = [name for name, _, _ in parameters]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ParameterError(f"pipeline parameters {duplicates} would be defined twice; rename "
+                             "the plug-in component's inputs")
+    mixing_names = [name for name, _, _ in MIXING_PARAMETERS]
+    mixing_stage = build_mixing_stage(settings)  # pipelines cannot be defined inside pipelines
+
+    def wire(*values) -> MixingOutputs:
+        args = dict(zip(signature_names, values))
+        if options.generation:
+            generated = options.generation.component(
+                **{p.component_input: args[p.name] for p in options.generation.parameters})
+            step03 = generated.outputs[options.generation.wired_output]
+        else:
+            step03 = dsl.importer(artifact_uri=args["step03_uri"], artifact_class=dsl.Artifact,
+                                  reimport=False).output
+        if options.tokenizer_from_uri:
+            tokenizer_files = dsl.importer(artifact_uri=args["tokenizer_uri"],
+                                           artifact_class=dsl.Artifact, reimport=False).output
+        else:
+            fetched = settings.give_hub_token(settings.apply(fetch_tokenizer(
+                tokenizer=args["tokenizer"], trust_remote_code=args["trust_remote_code"])))
+            tokenizer_files = fetched.outputs["tokenizer_files"]
+        stage = mixing_stage(step03=step03, tokenizer_files=tokenizer_files,
+                             **{name: args[name] for name in mixing_names})
+        if options.training:
+            training = options.training
+            inputs = {p.component_input: args[p.name] for p in training.parameters}
+            inputs[training.wired_input] = stage.outputs["training_dataset"]
+            if training.takes_workspace_path:
+                inputs["pvc_path"] = dsl.WORKSPACE_PATH_PLACEHOLDER
+            settings.give_hub_token(training.component(**inputs))
+        return MixingOutputs(cuts=stage.outputs["cuts"],
+                             training_dataset=stage.outputs["training_dataset"],
+                             summaries=stage.outputs["summaries"],
+                             samples=stage.outputs["samples"])
+
+    ordered = sorted(parameters, key=lambda p: p[2] is not inspect.Parameter.empty)
+    signature_names = [name for name, _, _ in ordered]
+    wire.__signature__ = inspect.Signature(
+        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation,
+                           default=default) for name, annotation, default in ordered],
+        return_annotation=MixingOutputs)
+    steps = [s.description for s in (options.generation, options.training) if s]
+    workspace = settings.workspace_size or (
+        DEFAULT_WORKSPACE_SIZE if options.training and options.training.takes_workspace_path else "")
+    return dsl.pipeline(
+        name="knowledge-tuning" if steps else "knowledge-mixing",
+        description="Knowledge mixing of a step-03 artifact"
+        + (f", with {' and '.join(steps)}" if steps else "")
+        + ": one training-ready chat JSONL per feasible cut size.",
+        pipeline_config=dsl.PipelineConfig(workspace=dsl.WorkspaceConfig(size=workspace))
+        if workspace else None,
+    )(wire)
+
+
+def compile_pipeline(pipeline, package_path: str, image: str = IMAGE) -> None:
+    """Compile; with another image, point every task of ours at it (the SDK and the image are
+    released together, so only the registry or tag should differ)."""
+    compiler.Compiler().compile(pipeline, package_path)
+    if image != IMAGE:
+        text = Path(package_path).read_text()
+        retargeted, count = re.subn(rf"(\bimage: ){re.escape(IMAGE)}$", rf"\g<1>{image}", text,
+                                    flags=re.MULTILINE)
+        assert count, f"no task uses {IMAGE}"
+        Path(package_path).write_text(retargeted)
 
 
 # ---------------------------------------------------------------------------- local run
-
-
-def _whole_numbers(value):
-    """KFP hands numbers back from artifact metadata as floats; restore the integers."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _whole_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_whole_numbers(v) for v in value]
-    return value
-
-
-def _in_set_order(per_set: dict) -> dict:
-    """KFP metadata comes back with its keys in any order; tables read best in SPEC order."""
-    return {name: per_set[name] for name in SET_NAMES if name in per_set}
-
-
-def cut_file_name(cut: int) -> str:
-    return f"combined_cut_{cut}x.jsonl"
-
-
-def collect_outputs(outputs: dict, output_dir: Path, parameters: dict) -> dict:
-    """Place each cut's artifact in output_dir and build summary.json from the artifacts."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    cuts = {}
-    for artifact in outputs["cuts"]:
-        report = _whole_numbers(dict(artifact.metadata))
-        name = cut_file_name(report["cut"])
-        shutil.copyfile(artifact.path, output_dir / name)
-        cuts[report["cut"]] = {
-            "file": name, "samples": report["samples"], "tokens": report["tokens"],
-            "max_token_length": report["max_token_length"], "sets": _in_set_order(report["sets"]),
-        }
-    for stale in output_dir.glob("combined_cut_*x.jsonl"):
-        if stale.name not in {c["file"] for c in cuts.values()}:
-            print(f"removing {stale}: left by an earlier run, not produced by this one")
-            stale.unlink()
-    plan = _whole_numbers(dict(outputs["samples"].metadata))
-    load = _whole_numbers(dict(outputs["summaries"].metadata))
-    summary = {
-        "parameters": parameters,
-        "load": {"sets": _in_set_order(load["sets"]), "absent_sets": load["absent_sets"]},
-        "plan": {
-            "feasible_cuts": plan["feasible_cuts"],
-            "infeasible_cuts": dict(sorted(plan["infeasible_cuts"].items(), key=lambda kv: int(kv[0]))),
-            "summaries_per_raw_document": _in_set_order(plan["summaries_per_raw_document"]),
-            "rows_counted": plan["rows_counted"],
-            "tokens_counted": plan["tokens_counted"],
-        },
-        "cuts": {str(cut): cuts[cut] for cut in sorted(cuts)},
-        "training_cut": _whole_numbers(outputs["training_dataset"].metadata["cut"]),
-    }
-    (output_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
-
-
-def summary_table(summary: dict) -> str:
-    """The per-cut, per-set table printed at the end of a run."""
-    header = ("cut", "set", "samples", "tokens", "raw docs", "summaries")
-    rows = []
-    for cut, report in summary["cuts"].items():
-        for set_name, stats in report["sets"].items():
-            rows.append((cut, set_name, stats["samples"], stats["tokens"], stats["raw_documents"],
-                         stats["summaries"]))
-        rows.append((cut, "total", report["samples"], report["tokens"], "", ""))
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(v).ljust(w) if i < 2 else str(v).rjust(w)
-                       for i, (v, w) in enumerate(zip(r, widths))) for r in [header, *rows]]
-    for cut, reason in summary["plan"]["infeasible_cuts"].items():
-        lines.append(f"cut {cut} not produced: {reason}")
-    for set_name in summary["load"]["absent_sets"]:
-        lines.append(f"set {set_name} absent from the input")
-    lines.append(f"training uses cut {summary['training_cut']}")
-    return "\n".join(lines)
 
 
 def run_locally(input_dir: Path, output_dir: Path, parameters: dict) -> dict:
     """Run the real pipeline with the KFP local runner and gather its outputs in output_dir."""
     from kfp import local
 
-    # The local runner warns that our base image may not be Python; it is, and locally the
-    # components run on this environment's installed copy of the same code.
+    # The local runner warns that our base image may not be Python (it is, and locally the
+    # components run on this environment's installed copy of the same code) and that cluster
+    # resources do not apply on this machine.
     warnings.filterwarnings("ignore", message=".*non-Python base image", category=RuntimeWarning)
+    warnings.filterwarnings("ignore", message=".*have no effect in the current local runner")
     with tempfile.TemporaryDirectory(prefix="knowledge-mixing-") as pipeline_root:
         local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=pipeline_root)
-        run = knowledge_mixing_from_uri(step03_uri=str(input_dir.resolve()), **parameters)
-        return collect_outputs(run.outputs, output_dir, parameters)
+        outputs = build_pipeline()(step03_uri=str(input_dir.resolve()), **parameters).outputs
+        output_dir.mkdir(parents=True, exist_ok=True)
+        cut_reports = [dict(artifact.metadata) for artifact in outputs["cuts"]]
+        for artifact, report in zip(outputs["cuts"], cut_reports):
+            shutil.copyfile(artifact.path, output_dir / cut_file_name(int(report["cut"])))
+        summary = run_summary(parameters, dict(outputs["summaries"].metadata),
+                              dict(outputs["samples"].metadata), cut_reports,
+                              outputs["training_dataset"].metadata["cut"])
+    for stale in output_dir.glob("combined_cut_*x.jsonl"):
+        if stale.name not in {c["file"] for c in summary["cuts"].values()}:
+            print(f"removing {stale}: left by an earlier run, not produced by this one")
+            stale.unlink()
+    (output_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
 
 
-def _parameters(args: argparse.Namespace) -> dict:
+# ---------------------------------------------------------------------------- submit
+
+
+class SubmitError(RuntimeError):
+    """The run could not be created; the message says why and what to do."""
+
+
+def bearer_token(explicit: Optional[str]) -> str:
+    """--token, else KFP_TOKEN, else the logged-in `oc` user's token."""
+    if explicit:
+        return explicit
+    if os.environ.get("KFP_TOKEN"):
+        return os.environ["KFP_TOKEN"]
+    if shutil.which("oc"):
+        result = subprocess.run(["oc", "whoami", "-t"], capture_output=True, text=True,
+                                timeout=30)
+        if result.returncode == 0 and result.stdout.strip():
+            return result.stdout.strip()
+    raise SubmitError("no token: pass --token, set KFP_TOKEN, or log in with `oc login` so that "
+                      "`oc whoami -t` prints one")
+
+
+def submit_run(host: str, token: str, package_path: str, arguments: dict, experiment: str,
+               run_name: str) -> str:
+    """Create a run of the compiled pipeline; return its URL in the Data Science Pipelines UI."""
+    import kfp
+    from kfp_server_api.exceptions import ApiException
+
+    host = host.rstrip("/")
+    try:
+        client = kfp.Client(host=host, existing_token=token)
+        run = client.create_run_from_pipeline_package(
+            package_path, arguments=arguments, run_name=run_name, experiment_name=experiment)
+    except ApiException as e:
+        if e.status in (401, 403):
+            raise SubmitError(f"{host} refused the token (HTTP {e.status}); get a fresh one with "
+                              "`oc whoami -t` or check your access to the project") from e
+        raise SubmitError(f"{host} answered HTTP {e.status}: {e.reason}; {e.body}") from e
+    except (OSError, ValueError) as e:  # connection refused, DNS, TLS, malformed URL
+        raise SubmitError(f"cannot reach the pipelines server at {host}: {e}; pass the Data "
+                          "Science Pipelines route as --host (https://ds-pipeline-...)") from e
+    return f"{host}/#/runs/details/{run.run_id}"
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def add_mixing_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cut-sizes", default=",".join(map(str, DEFAULT_CUT_SIZES)),
+                        help="comma-separated summaries per raw document, one output per cut "
+                        "(default: %(default)s)")
+    parser.add_argument("--qa-per-doc", type=int, default=DEFAULT_QA_PER_DOC,
+                        help="Q&A pairs kept per sampled summary (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                        help="seed of the summary sampling (default: %(default)s)")
+    parser.add_argument("--tokenizer", default=BUNDLED_TOKENIZER,
+                        help="student tokenizer: a hub model id or a local directory (default: "
+                        f"{BUNDLED_TOKENIZER}, the Qwen tokenizer shipped with the project)")
+    parser.add_argument("--save-gpt-oss-format", action="store_true",
+                        help="drop template-echo questions and write reasoning as `thinking`")
+    parser.add_argument("--train-cut", type=int, default=0,
+                        help="cut handed to training (default 0: the largest feasible)")
+    parser.add_argument("--trust-remote-code", action="store_true",
+                        help="allow a hub tokenizer to run its own code")
+
+
+def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--image", default=IMAGE,
+                        help="image of the mixing tasks (default: %(default)s; or set "
+                        "KNOWLEDGE_MIXING_IMAGE)")
+    parser.add_argument("--training-component", default="auto", metavar="auto|none|FILE.yaml",
+                        help="training step after mixing: `auto` uses Training Hub's train_model "
+                        "when kfp-components is installed, `none` ends at the datasets, or a "
+                        "compiled component YAML (default: %(default)s)")
+    parser.add_argument("--generation-component", default="", metavar="FILE.yaml",
+                        help="generation step whose artifact output is the step-03 folder "
+                        "(default: none, the pipeline takes step03_uri)")
+    parser.add_argument("--tokenizer-from-uri", action="store_true",
+                        help="take the tokenizer files from an artifact URI (parameter "
+                        "tokenizer_uri) instead of a hub id: for clusters without hub access")
+    defaults = ClusterSettings()
+    for name in ("cpu_request", "cpu_limit", "memory_request", "memory_limit"):
+        parser.add_argument(f"--{name.replace('_', '-')}", default=getattr(defaults, name),
+                            help="of every mixing task (default: %(default)s)")
+    parser.add_argument("--hf-token-secret", default=defaults.hf_token_secret,
+                        help="Kubernetes secret whose key HF_TOKEN is given to the tasks that "
+                        "reach the hub; '' for none (default: %(default)s)")
+    parser.add_argument("--pvc", default="", help="existing PVC to mount in the mixing tasks")
+    parser.add_argument("--pvc-mount-path", default=defaults.pvc_mount_path,
+                        help="where --pvc is mounted (default: %(default)s)")
+    parser.add_argument("--workspace-size", default="",
+                        help="size of the KFP workspace PVC (default: none, or "
+                        f"{DEFAULT_WORKSPACE_SIZE} when the training step needs one)")
+
+
+def pipeline_from_arguments(args: argparse.Namespace):
+    settings = ClusterSettings(
+        cpu_request=args.cpu_request, cpu_limit=args.cpu_limit,
+        memory_request=args.memory_request, memory_limit=args.memory_limit,
+        hf_token_secret=args.hf_token_secret, pvc=args.pvc, pvc_mount_path=args.pvc_mount_path,
+        workspace_size=args.workspace_size)
+    return build_pipeline(PipelineOptions(
+        settings=settings, tokenizer_from_uri=args.tokenizer_from_uri,
+        generation=generation_step(args.generation_component),
+        training=training_step(args.training_component)))
+
+
+def mixing_parameters(args: argparse.Namespace) -> dict:
     return {
         "cut_sizes": parse_cut_sizes(args.cut_sizes),
         "qa_per_doc": validate_qa_per_doc(args.qa_per_doc),
         "seed": args.seed,
-        "tokenizer": args.tokenizer,
         "save_gpt_oss_format": args.save_gpt_oss_format,
         "train_cut": args.train_cut,
         "trust_remote_code": args.trust_remote_code,
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_param(text: str) -> tuple:
+    """NAME=VALUE; VALUE is read as JSON when it parses (numbers, booleans, lists)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"--param {text!r}: expected NAME=VALUE")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
+
+
+def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="pipeline.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the whole pipeline on this machine")
     run.add_argument("--input", type=Path, default=EXAMPLE_INPUT,
-                     help="step-03 folder (default: the example data shipped in examples/step_03)")
+                     help="step-03 folder (default: the example data in examples/step_03)")
     run.add_argument("--output", type=Path, default=Path("output") / "mixed",
-                     help="folder for combined_cut_{N}x.jsonl and summary.json (default: %(default)s)")
-    run.add_argument("--cut-sizes", default=",".join(map(str, DEFAULT_CUT_SIZES)),
-                     help="comma-separated summaries per raw document, one output per cut "
+                     help="folder for combined_cut_{N}x.jsonl and summary.json "
                      "(default: %(default)s)")
-    run.add_argument("--qa-per-doc", type=int, default=DEFAULT_QA_PER_DOC,
-                     help="Q&A pairs kept per sampled summary (default: %(default)s)")
-    run.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                     help="seed of the summary sampling (default: %(default)s)")
-    run.add_argument("--tokenizer", default=BUNDLED_TOKENIZER,
-                     help="student tokenizer: a hub model id or a local directory (default: "
-                     f"{BUNDLED_TOKENIZER}, the Qwen tokenizer shipped with the project)")
-    run.add_argument("--save-gpt-oss-format", action="store_true",
-                     help="drop template-echo questions and write reasoning as `thinking`")
-    run.add_argument("--train-cut", type=int, default=0,
-                     help="cut the training dataset is taken from (default 0: the largest feasible)")
-    run.add_argument("--trust-remote-code", action="store_true",
-                     help="allow a hub tokenizer to run its own code")
+    add_mixing_arguments(run)
 
     comp = commands.add_parser("compile", help="write the pipeline YAML")
     comp.add_argument("-o", "--output", type=Path, default=Path(DEFAULT_PIPELINE_FILE),
                       help="YAML file to write (default: %(default)s)")
+    add_compile_arguments(comp)
+
+    sub = commands.add_parser("submit", help="create a run on a Data Science Pipelines server")
+    sub.add_argument("--host", required=True, help="the Data Science Pipelines route (https://...)")
+    sub.add_argument("--token", help="bearer token (default: KFP_TOKEN, else `oc whoami -t`)")
+    sub.add_argument("--experiment", default="knowledge-mixing",
+                     help="experiment of the run (default: %(default)s)")
+    sub.add_argument("--run-name", default="", help="name of the run (default: generated)")
+    sub.add_argument("--step03-uri", help="URI of the step-03 artifact (s3://...)")
+    sub.add_argument("--tokenizer-uri", help="with --tokenizer-from-uri: URI of tokenizer files")
+    sub.add_argument("--param", type=parse_param, action="append", default=[],
+                     metavar="NAME=VALUE", help="any other pipeline parameter, e.g. of training")
+    add_mixing_arguments(sub)
+    add_compile_arguments(sub)
 
     args = parser.parse_args(argv)
-    if args.command == "compile":
-        compiler.Compiler().compile(knowledge_mixing_from_uri, str(args.output))
-        print(f"wrote {args.output}")
-        return 0
-
     try:
-        parameters = _parameters(args)
+        if args.command == "compile":
+            compile_pipeline(pipeline_from_arguments(args), str(args.output), args.image)
+            print(f"wrote {args.output}")
+            return 0
+        parameters = mixing_parameters(args)
     except ParameterError as e:
         parser.error(str(e))
+
+    if args.command == "submit":
+        return submit(parser, args, parameters)
+
     if not args.input.is_dir():
         parser.error(f"--input {args.input}: not a directory; pass the step-03 folder")
     try:
-        summary = run_locally(args.input, args.output, parameters)
+        summary = run_locally(args.input, args.output, {"tokenizer": args.tokenizer, **parameters})
     except RuntimeError as e:
         print(f"\nknowledge mixing failed: {e}\nThe failing task's error is in the log above.",
               file=sys.stderr)
         return 1
     print("\n" + summary_table(summary))
     print(f"\nwrote {len(summary['cuts'])} cut(s) and summary.json to {args.output}")
+    return 0
+
+
+def submit(parser: argparse.ArgumentParser, args: argparse.Namespace, parameters: dict) -> int:
+    try:
+        pipeline = pipeline_from_arguments(args)
+    except ParameterError as e:
+        parser.error(str(e))
+    arguments = dict(parameters)
+    if args.tokenizer_from_uri:
+        arguments["tokenizer_uri"] = args.tokenizer_uri
+    else:
+        arguments["tokenizer"] = args.tokenizer
+    if not args.generation_component:
+        arguments["step03_uri"] = args.step03_uri
+    arguments.update(dict(args.param))
+    missing = [name for name, value in arguments.items() if value is None]
+    if missing:
+        parser.error(f"give {', '.join('--' + m.replace('_', '-') for m in missing)}")
+    try:
+        token = bearer_token(args.token)
+        with tempfile.TemporaryDirectory() as folder:
+            package = os.path.join(folder, "pipeline.yaml")
+            compile_pipeline(pipeline, package, args.image)
+            url = submit_run(args.host, token, package, arguments, args.experiment,
+                             args.run_name or None)
+    except SubmitError as e:
+        print(f"submit failed: {e}", file=sys.stderr)
+        return 1
+    print(f"run created: {url}")
     return 0
 
 

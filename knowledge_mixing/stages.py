@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from .load import load_step03
 from .messages import build_messages, output_row_json
+from .report import token_length_histogram
 from .sampling import (
     ParameterError,
     plan_cuts,
@@ -64,9 +65,10 @@ def load_stage(step03_dir: str, summaries_path: str, save_gpt_oss_format: bool) 
 
 
 def count_stage(summaries_path: str, samples_path: str, cut_sizes: list, qa_per_doc,
-                seed: int, tokenizer_name: str, save_gpt_oss_format: bool,
+                seed: int, tokenizer: str, save_gpt_oss_format: bool,
                 trust_remote_code: bool = False) -> dict:
-    """Plan the cuts, build every row a feasible cut can take, count its tokens once."""
+    """Plan the cuts, build every row a feasible cut can take, count its tokens once.
+    `tokenizer` is anything load_tokenizer takes; in the pipeline, the fetched tokenizer's files."""
     cut_sizes = validate_cut_sizes(list(cut_sizes))
     qa_per_doc = validate_qa_per_doc(qa_per_doc)
     table = pq.read_table(summaries_path)
@@ -97,8 +99,7 @@ def count_stage(summaries_path: str, samples_path: str, cut_sizes: list, qa_per_
              "(%.2fs)", len(conversations), table.num_rows, table.num_rows - len(conversations),
              largest_cut, qa_per_doc, time.perf_counter() - started)
 
-    tokenizer = load_tokenizer(tokenizer_name, trust_remote_code)
-    lengths = count_tokens(tokenizer, conversations)
+    lengths = count_tokens(load_tokenizer(tokenizer, trust_remote_code), conversations)
     kept["token_length"] = lengths
     kept["row_json"] = [
         output_row_json(question, outline, raw_document, document, messages, length)
@@ -116,7 +117,6 @@ def count_stage(summaries_path: str, samples_path: str, cut_sizes: list, qa_per_
         "summaries_per_raw_document": averages,
         "qa_per_doc": qa_per_doc,
         "seed": seed,
-        "tokenizer": tokenizer_name,
         "rows_counted": len(lengths),
         "tokens_counted": sum(lengths),
     }
@@ -169,7 +169,7 @@ def mix_stage(samples_path: str, cut: int, output_path: str) -> dict:
     write_lines_atomically(output_path, rows["row_json"].to_pylist())
     per_set = set_statistics(rows)
     tokens = sum(s["tokens"] for s in per_set.values())
-    lengths = rows["token_length"]
+    lengths = rows["token_length"].to_pylist()
     log.info("mix cut %d: wrote %d rows, %d tokens (%s) (%.2fs)", cut, rows.num_rows, tokens,
              ", ".join(f"{k} {v['samples']}" for k, v in per_set.items()),
              time.perf_counter() - started)
@@ -177,8 +177,9 @@ def mix_stage(samples_path: str, cut: int, output_path: str) -> dict:
         "cut": cut,
         "samples": rows.num_rows,
         "tokens": tokens,
-        "max_token_length": pc.max(lengths).as_py() if rows.num_rows else 0,
+        "max_token_length": max(lengths, default=0),
         "sets": per_set,
+        "token_length_histogram": token_length_histogram(lengths),
     }
 
 

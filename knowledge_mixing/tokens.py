@@ -6,6 +6,7 @@ second BOS for templates that already emit one (Llama 3) — the reference's off
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 import os
@@ -85,6 +86,19 @@ def load_tokenizer(name: str, trust_remote_code: bool = False):
     log.info("tokenizer: %s (%s, %s) loaded in %.2fs", name, kind, type(tokenizer).__name__,
              time.perf_counter() - started)
     return tokenizer
+
+
+def save_tokenizer(name: str, out_dir: str, trust_remote_code: bool = False) -> dict:
+    """Resolve the tokenizer once and save its files, so the counting step (and anyone auditing
+    the run) uses exactly these files; return what identifies them."""
+    tokenizer = load_tokenizer(name, trust_remote_code)
+    tokenizer.save_pretrained(out_dir)
+    return {
+        "tokenizer": name,
+        "tokenizer_class": type(tokenizer).__name__,
+        "vocabulary_size": len(tokenizer),
+        "chat_template_sha256": hashlib.sha256(tokenizer.chat_template.encode()).hexdigest(),
+    }
 
 
 # instructlab-training (the Training Hub SFT data path) renders `unmask` rows with every non-system

@@ -1,9 +1,11 @@
 """The KFP components' own functions (python_func), called directly with real artifacts."""
+import json
+
 import pytest
 from conftest import read_jsonl
 from kfp import dsl
 
-from components import count_tokens, load_summaries, mix_cut, select_cut
+from components import count_tokens, fetch_tokenizer, load_summaries, mix_cut, select_cut
 from knowledge_mixing.tokens import BUNDLED_TOKENIZER
 
 
@@ -18,11 +20,13 @@ def counted(step03_layouts, tmp_path_factory):
     load_metrics = artifact(dsl.Metrics, work / "load_metrics")
     load_summaries.python_func(step03=artifact(dsl.Artifact, step03_layouts["mixed"]),
                                summaries=summaries, metrics=load_metrics)
+    tokenizer_files = artifact(dsl.Artifact, work / "tokenizer")
+    fetch_tokenizer.python_func(tokenizer=BUNDLED_TOKENIZER, tokenizer_files=tokenizer_files)
     samples = artifact(dsl.Dataset, work / "samples")
     count_metrics = artifact(dsl.Metrics, work / "count_metrics")
     feasible = count_tokens.python_func(
-        summaries=summaries, samples=samples, metrics=count_metrics, cut_sizes=[10, 1, 5],
-        qa_per_doc=3, seed=42, tokenizer=BUNDLED_TOKENIZER)
+        summaries=summaries, tokenizer_files=tokenizer_files, samples=samples,
+        metrics=count_metrics, cut_sizes=[10, 1, 5], qa_per_doc=3, seed=42)
     return work, summaries, load_metrics, samples, count_metrics, feasible
 
 
@@ -33,9 +37,20 @@ def test_load_summaries_reports_counts_per_set(counted):
     assert metrics.metadata["extractive_summary.rows_read"] == 60
 
 
+def test_fetch_tokenizer_saves_files_that_count_the_same(counted, qwen_tokenizer):
+    work = counted[0]
+    assert (work / "tokenizer" / "tokenizer.json").is_file()
+    from knowledge_mixing.tokens import count_tokens as count, load_tokenizer
+
+    conversation = [[{"role": "user", "content": "In the Bessemer process, who?"},
+                     {"role": "assistant", "content": "Henry Bessemer.", "reasoning_content": "r."}]]
+    assert count(load_tokenizer(str(work / "tokenizer")), conversation) == count(qwen_tokenizer, conversation)
+
+
 def test_count_tokens_returns_feasible_cuts_and_reports_the_plan(counted):
     *_, samples, metrics, feasible = counted
     assert feasible == [1, 5]
+    assert samples.metadata["tokenizer"] == BUNDLED_TOKENIZER
     assert set(samples.metadata["infeasible_cuts"]) == {"10"}
     assert metrics.metadata["tokens_counted"] == samples.metadata["tokens_counted"] > 0
 
@@ -46,16 +61,23 @@ def test_mix_cut_and_select_cut(counted):
     for cut in feasible:
         mixed = artifact(dsl.Dataset, work / f"mixed_{cut}")
         metrics = artifact(dsl.Metrics, work / f"mix_metrics_{cut}")
-        mix_cut.python_func(samples=samples, cut=cut, mixed=mixed, metrics=metrics)
+        report = artifact(dsl.Markdown, work / f"report_{cut}.md")
+        mix_cut.python_func(samples=samples, cut=cut, mixed=mixed, metrics=metrics, report=report)
+        assert open(report.path).read().startswith(f"# Cut {cut}: {len(read_jsonl(mixed.path))} samples")
         rows = read_jsonl(mixed.path)
         assert mixed.metadata["samples"] == metrics.metadata["samples"] == len(rows)
         assert mixed.metadata["file_name"] == f"combined_cut_{cut}x.jsonl"
         assert metrics.metadata["key_facts_to_qa.samples"] == 32
         cuts.append(mixed)
+    for cut in cuts:  # as KFP hands metadata back: numbers as floats
+        cut.metadata.update(json.loads(json.dumps(cut.metadata), parse_int=float))
     training = artifact(dsl.Dataset, work / "training")
-    select_cut.python_func(cuts=cuts, training_dataset=training, train_cut=0)
+    comparison = artifact(dsl.Markdown, work / "comparison.md")
+    select_cut.python_func(cuts=cuts, training_dataset=training, comparison=comparison, train_cut=0)
     assert open(training.path).read() == open(cuts[-1].path).read()
-    select_cut.python_func(cuts=cuts, training_dataset=training, train_cut=1)
+    assert "| 5 ← training | 134 |" in open(comparison.path).read()
+    select_cut.python_func(cuts=cuts, training_dataset=training, comparison=comparison, train_cut=1)
     assert open(training.path).read() == open(cuts[0].path).read()
     with pytest.raises(ValueError, match="cut 7 was not produced"):
-        select_cut.python_func(cuts=cuts, training_dataset=training, train_cut=7)
+        select_cut.python_func(cuts=cuts, training_dataset=training, comparison=comparison,
+                               train_cut=7)

@@ -1,5 +1,6 @@
 """The whole pipeline with the KFP local runner (`python pipeline.py run`), as users run it."""
 import json
+import shutil
 import subprocess
 import sys
 
@@ -54,8 +55,6 @@ def test_same_seed_gives_identical_bytes_and_a_new_seed_a_new_mix(tmp_path):
 
 
 def test_absent_set_is_reported_and_stale_cuts_are_removed(step03_layouts, tmp_path):
-    import shutil
-
     partial = tmp_path / "step_03"
     shutil.copytree(step03_layouts["new"], partial)
     shutil.rmtree(partial / "document_based_qa")
@@ -113,3 +112,36 @@ def test_shipped_example_data_is_what_the_script_makes(tmp_path):
     for path in EXAMPLE_STEP_03.rglob("*.jsonl"):
         assert path.read_bytes() == (tmp_path / path.relative_to(EXAMPLE_STEP_03)).read_bytes()
     assert sum(p.stat().st_size for p in EXAMPLE_STEP_03.rglob("*")) < 5_000_000
+
+
+def test_knowledge_tuning_runs_locally_up_to_the_training_hand_off(tmp_path):
+    """Generation (stand-in) → mixing → training (stand-in), each step a plug-in component YAML."""
+    from kfp import local
+    from standins import compile_to, generate_step03, record_training
+
+    options = pipeline.PipelineOptions(
+        generation=pipeline.generation_step(str(compile_to(generate_step03, tmp_path / "g.yaml"))),
+        training=pipeline.training_step(str(compile_to(record_training, tmp_path / "t.yaml"))))
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"))
+    received = tmp_path / "received.jsonl"
+    run = pipeline.build_pipeline(options)(
+        generation_source_folder=str(EXAMPLE_STEP_03), training_record_to=str(received),
+        cut_sizes=[1, 2])
+    assert received.read_bytes() == open(run.outputs["training_dataset"].path, "rb").read()
+    assert len(read_jsonl(received)) == run.outputs["training_dataset"].metadata["samples"]
+    assert run.outputs["training_dataset"].metadata["cut"] == 2
+
+
+def test_disconnected_variant_runs_locally_with_imported_tokenizer_files(tmp_path):
+    from kfp import local
+
+    from knowledge_mixing.tokens import bundled_tokenizer_dir
+
+    # a copy: the local runner rewrites "python3" inside paths such as site-packages' own
+    tokenizer_files = shutil.copytree(bundled_tokenizer_dir(), tmp_path / "tokenizer")
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"))
+    run = pipeline.build_pipeline(pipeline.PipelineOptions(tokenizer_from_uri=True))(
+        step03_uri=str(EXAMPLE_STEP_03), tokenizer_uri=str(tokenizer_files),
+        cut_sizes=[5])
+    rows = read_jsonl(run.outputs["training_dataset"].path)
+    assert sum(r["token_length"] for r in rows) == 22270  # as with the fetched bundled tokenizer

@@ -1,0 +1,21 @@
+"""KFP component: resolve the student tokenizer once and keep its files as an artifact."""
+from kfp import dsl
+from kfp.dsl import Artifact, Output
+
+from .image import COMPONENT_SETTINGS
+
+
+@dsl.component(**COMPONENT_SETTINGS)
+def fetch_tokenizer(
+    tokenizer: str,
+    tokenizer_files: Output[Artifact],
+    trust_remote_code: bool = False,
+):
+    """Load the tokenizer named by `tokenizer` (hub model id, directory in the image or on a
+    mounted volume, or `bundled-qwen`), check it has a chat template, and save its files. Hub
+    access uses HF_TOKEN from the environment (a Kubernetes secret on the cluster)."""
+    from knowledge_mixing.stages import configure_logging
+    from knowledge_mixing.tokens import save_tokenizer
+
+    configure_logging()
+    tokenizer_files.metadata.update(save_tokenizer(tokenizer, tokenizer_files.path, trust_remote_code))
