@@ -18,10 +18,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional
+from typing import List, NamedTuple, Optional
 
 from kfp import compiler, dsl, kubernetes
 from kfp import components as kfp_components
@@ -423,6 +424,28 @@ def bearer_token(explicit: Optional[str]) -> str:
                       "`oc whoami -t` prints one")
 
 
+def check_server(host: str, token: str) -> None:
+    """One quick authenticated request, so a wrong host or token fails at once and says which
+    (the KFP client itself retries for half a minute and reports a 401 as a health problem)."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"{host}/apis/v2beta1/healthz",
+                                     headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=15):
+            return
+    except urllib.error.HTTPError as e:
+        if e.code in (401, 403):
+            raise SubmitError(f"{host} refused the token (HTTP {e.code}); get a fresh one with "
+                              "`oc whoami -t` or check your access to the project") from e
+        raise SubmitError(f"{host} answered HTTP {e.code} to the health check; is it the Data "
+                          "Science Pipelines route?") from e
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        raise SubmitError(f"cannot reach the pipelines server at {host} ({e}); pass the Data "
+                          "Science Pipelines route as --host (https://ds-pipeline-...)") from e
+
+
 def submit_run(host: str, token: str, package_path: str, arguments: dict, experiment: str,
                run_name: str) -> str:
     """Create a run of the compiled pipeline; return its URL in the Data Science Pipelines UI."""
@@ -430,18 +453,14 @@ def submit_run(host: str, token: str, package_path: str, arguments: dict, experi
     from kfp_server_api.exceptions import ApiException
 
     host = host.rstrip("/")
+    check_server(host, token)
+    warnings.filterwarnings("ignore", message="This client only works with Kubeflow Pipeline")
     try:
         client = kfp.Client(host=host, existing_token=token)
         run = client.create_run_from_pipeline_package(
             package_path, arguments=arguments, run_name=run_name, experiment_name=experiment)
     except ApiException as e:
-        if e.status in (401, 403):
-            raise SubmitError(f"{host} refused the token (HTTP {e.status}); get a fresh one with "
-                              "`oc whoami -t` or check your access to the project") from e
-        raise SubmitError(f"{host} answered HTTP {e.status}: {e.reason}; {e.body}") from e
-    except (OSError, ValueError) as e:  # connection refused, DNS, TLS, malformed URL
-        raise SubmitError(f"cannot reach the pipelines server at {host}: {e}; pass the Data "
-                          "Science Pipelines route as --host (https://ds-pipeline-...)") from e
+        raise SubmitError(f"{host} answered HTTP {e.status} ({e.reason}): {e.body}") from e
     return f"{host}/#/runs/details/{run.run_id}"
 
 
@@ -608,8 +627,8 @@ def submit(parser: argparse.ArgumentParser, args: argparse.Namespace, parameters
         with tempfile.TemporaryDirectory() as folder:
             package = os.path.join(folder, "pipeline.yaml")
             compile_pipeline(pipeline, package, args.image)
-            url = submit_run(args.host, token, package, arguments, args.experiment,
-                             args.run_name or None)
+            run_name = args.run_name or f"{pipeline.name} {time.strftime('%Y-%m-%d %H-%M-%S')}"
+            url = submit_run(args.host, token, package, arguments, args.experiment, run_name)
     except SubmitError as e:
         print(f"submit failed: {e}", file=sys.stderr)
         return 1

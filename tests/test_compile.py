@@ -152,6 +152,21 @@ def test_training_component_without_a_dataset_input_is_refused(tmp_path):
     assert result.returncode == 2 and "needs one Dataset input" in result.stderr
 
 
+def test_installed_train_model_is_wired_by_default(tmp_path):
+    """A stand-in `kfp_components` package on the path, shaped like pipelines-components'."""
+    package = tmp_path / "site" / "kfp_components" / "components" / "training" / "sft"
+    package.mkdir(parents=True)
+    for folder in (package, *list(package.parents)[:3]):
+        (folder / "__init__.py").touch()
+    (package / "__init__.py").write_text(
+        f"import sys; sys.path.insert(0, {str(REPO / 'tests')!r})\n"
+        "from standins import train_on_workspace as train_model\n")
+    spec, platform = compiled(tmp_path, env={"PYTHONPATH": str(tmp_path / "site")})
+    assert spec["pipelineInfo"]["name"] == "knowledge-tuning"
+    assert "train-on-workspace" in spec["root"]["dag"]["tasks"]
+    assert "exec-train-on-workspace" in platform
+
+
 def test_without_kfp_components_installed_auto_ends_at_the_datasets(tmp_path):
     spec, _ = compiled(tmp_path, "--training-component", "auto")
     assert spec["pipelineInfo"]["name"] == "knowledge-mixing"

@@ -1,0 +1,145 @@
+"""`python pipeline.py submit` against a small fake KFP API server on 127.0.0.1."""
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+import pipeline
+
+
+class FakeKfpApi:
+    """Answers the KFP v2beta1 calls a run submission makes, and records every request."""
+
+    def __init__(self, status=200):
+        self.requests = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                fake.requests.append({"method": self.command, "path": self.path,
+                                      "headers": {k.lower(): v for k, v in self.headers.items()},
+                                      "body": json.loads(body) if body else None})
+                if status != 200:
+                    answer = {"error": "Unauthorized", "code": 16}
+                elif self.path.startswith("/apis/v2beta1/experiments"):
+                    answer = ({"experiments": []} if self.command == "GET"
+                              else {"experiment_id": "exp-1", "display_name": "knowledge-mixing"})
+                elif self.path.startswith("/apis/v2beta1/runs"):
+                    answer = {"run_id": "run-123", "experiment_id": "exp-1"}
+                else:
+                    answer = {}
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_api():
+    api = FakeKfpApi()
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def no_ambient_token(monkeypatch, tmp_path):
+    monkeypatch.delenv("KFP_TOKEN", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # no `oc` unless a test puts one there
+
+
+def submit(*args):
+    return pipeline.main(["submit", *args])
+
+
+def test_submit_creates_a_run_with_the_token_and_the_pipeline(fake_api, capsys, no_ambient_token):
+    assert submit("--host", fake_api.url, "--token", "sha256~secret", "--step03-uri",
+                  "s3://bucket/step03", "--cut-sizes", "1,5", "--experiment", "tuning") == 0
+    assert f"run created: {fake_api.url}/#/runs/details/run-123" in capsys.readouterr().out
+    assert fake_api.requests
+    assert all(r["headers"]["authorization"] == "Bearer sha256~secret" for r in fake_api.requests)
+    experiment = next(r for r in fake_api.requests
+                      if r["method"] == "POST" and r["path"] == "/apis/v2beta1/experiments")
+    assert experiment["body"]["display_name"] == "tuning"
+    run = next(r for r in fake_api.requests if r["path"] == "/apis/v2beta1/runs")["body"]
+    spec = run["pipeline_spec"]["pipeline_spec"]
+    assert spec["pipelineInfo"]["name"] == "knowledge-mixing"
+    assert "comp-knowledge-mixing-stage" in spec["components"]
+    assert run["runtime_config"]["parameters"] == {
+        "step03_uri": "s3://bucket/step03", "tokenizer": "bundled-qwen", "cut_sizes": [1, 5],
+        "qa_per_doc": 3, "seed": 42, "save_gpt_oss_format": False, "train_cut": 0,
+        "trust_remote_code": False}
+    assert run["experiment_id"] == "exp-1"
+
+
+def test_token_from_the_environment_and_from_oc(fake_api, monkeypatch, tmp_path, no_ambient_token):
+    monkeypatch.setenv("KFP_TOKEN", "from-env")
+    assert submit("--host", fake_api.url, "--step03-uri", "s3://b/s") == 0
+    assert fake_api.requests[-1]["headers"]["authorization"] == "Bearer from-env"
+    monkeypatch.delenv("KFP_TOKEN")
+    (tmp_path / "bin").mkdir()
+    oc = tmp_path / "bin" / "oc"
+    oc.write_text("#!/bin/sh\n[ \"$1 $2\" = 'whoami -t' ] && echo from-oc\n")
+    oc.chmod(0o755)
+    assert submit("--host", fake_api.url, "--step03-uri", "s3://b/s") == 0
+    assert fake_api.requests[-1]["headers"]["authorization"] == "Bearer from-oc"
+
+
+def test_missing_token_fails_clearly(capsys, no_ambient_token):
+    assert submit("--host", "http://127.0.0.1:9", "--step03-uri", "s3://b/s") == 1
+    assert "no token: pass --token, set KFP_TOKEN, or log in with `oc login`" in capsys.readouterr().err
+
+
+def test_rejected_token_fails_clearly(capsys, no_ambient_token):
+    api = FakeKfpApi(status=401)
+    try:
+        assert submit("--host", api.url, "--token", "old", "--step03-uri", "s3://b/s") == 1
+    finally:
+        api.close()
+    assert "refused the token (HTTP 401)" in capsys.readouterr().err
+    assert not any(r["path"] == "/apis/v2beta1/runs" for r in api.requests)
+
+
+def test_unreachable_host_fails_clearly(capsys, no_ambient_token):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert submit("--host", f"http://127.0.0.1:{port}", "--token", "t", "--step03-uri", "s3://b/s") == 1
+    assert "cannot reach the pipelines server" in capsys.readouterr().err
+
+
+def test_step03_uri_is_required(capsys, no_ambient_token):
+    with pytest.raises(SystemExit):
+        submit("--host", "http://127.0.0.1:9", "--token", "t")
+    assert "give --step03-uri" in capsys.readouterr().err
+
+
+def test_training_parameters_pass_through(fake_api, tmp_path, no_ambient_token):
+    from standins import compile_to, record_training
+
+    training = compile_to(record_training, tmp_path / "training.yaml")
+    assert submit("--host", fake_api.url, "--token", "t", "--step03-uri", "s3://b/s",
+                  "--training-component", str(training), "--param", "training_record_to=/x",
+                  "--param", "training_num_epochs=3") == 0
+    run = next(r for r in fake_api.requests if r["path"] == "/apis/v2beta1/runs")["body"]
+    assert run["runtime_config"]["parameters"]["training_num_epochs"] == 3
+    assert run["pipeline_spec"]["pipeline_spec"]["pipelineInfo"]["name"] == "knowledge-tuning"
+
