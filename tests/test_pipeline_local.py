@@ -114,19 +114,24 @@ def test_shipped_example_data_is_what_the_script_makes(tmp_path):
     assert sum(p.stat().st_size for p in EXAMPLE_STEP_03.rglob("*")) < 5_000_000
 
 
-def test_knowledge_tuning_runs_locally_up_to_the_training_hand_off(tmp_path):
-    """Generation (stand-in) → mixing → training (stand-in), each step a plug-in component YAML."""
+@pytest.mark.parametrize("step03_from", ["importer", "generation component"])
+def test_knowledge_tuning_runs_locally_up_to_the_training_hand_off(tmp_path, step03_from):
+    """Step-03 (an existing artifact, or a stand-in generation component) → mixing → training
+    (a stand-in plugged in from its component YAML, as users plug train_model in)."""
     from kfp import local
     from standins import compile_to, generate_step03, record_training
 
+    generation = pipeline.generation_step(str(compile_to(generate_step03, tmp_path / "g.yaml"))) \
+        if step03_from == "generation component" else None
     options = pipeline.PipelineOptions(
-        generation=pipeline.generation_step(str(compile_to(generate_step03, tmp_path / "g.yaml"))),
+        generation=generation,
         training=pipeline.training_step(str(compile_to(record_training, tmp_path / "t.yaml"))))
+    source = ({"generation_source_folder": str(EXAMPLE_STEP_03)} if generation
+              else {"step03_uri": str(EXAMPLE_STEP_03)})
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"))
     received = tmp_path / "received.jsonl"
-    run = pipeline.build_pipeline(options)(
-        generation_source_folder=str(EXAMPLE_STEP_03), training_record_to=str(received),
-        cut_sizes=[1, 2])
+    run = pipeline.build_pipeline(options)(training_record_to=str(received), cut_sizes=[1, 2],
+                                           **source)
     assert received.read_bytes() == open(run.outputs["training_dataset"].path, "rb").read()
     assert len(read_jsonl(received)) == run.outputs["training_dataset"].metadata["samples"]
     assert run.outputs["training_dataset"].metadata["cut"] == 2
