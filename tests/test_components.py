@@ -40,7 +40,8 @@ def test_load_summaries_reports_counts_per_set(counted):
 def test_fetch_tokenizer_saves_files_that_count_the_same(counted, qwen_tokenizer):
     work = counted[0]
     assert (work / "tokenizer" / "tokenizer.json").is_file()
-    from knowledge_mixing.tokens import count_tokens as count, load_tokenizer
+    from knowledge_mixing.counting import count_tokens as count
+    from knowledge_mixing.tokens import load_tokenizer
 
     conversation = [[{"role": "user", "content": "In the Bessemer process, who?"},
                      {"role": "assistant", "content": "Henry Bessemer.", "reasoning_content": "r."}]]

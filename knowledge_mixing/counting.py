@@ -1,0 +1,165 @@
+"""Exact token counts as the trainer sees them, with each distinct text encoded once.
+
+The trainer (instructlab-training, Training Hub's SFT data path) renders an `unmask: true` row
+with every non-system turn's content — and the reasoning, when a turn has some — between marker
+tokens, encodes the rendering once (no second BOS: the template's own BOS is text), and drops the
+markers. Markers are special tokens, so they cut the rendering into pieces that are encoded
+independently. A row's count is therefore the sum of its pieces' counts, and a piece shared by
+many rows (the template's fixed text; a summary under its several questions) is encoded once.
+
+Going further, a user turn is cut once more, at its last blank line (between the summary and the
+question), when the tokenizer provably encodes the two sides there as it encodes the whole:
+the normaliser and the pre-tokeniser split the text at that point and no added token spans it.
+Tokenizers whose pieces are not independent (SentencePiece's leading "▁") are counted on whole
+renderings instead. Both paths are checked against whole-conversation counts in the tests.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+log = logging.getLogger(__name__)
+
+TRAINER_MARKERS = ("<|UNMASK_BEGIN|>", "<|UNMASK_END|>",
+                   "<|UNMASK_REASONING_BEGIN|>", "<|UNMASK_REASONING_END|>")
+REASONING_KEYS = ("reasoning_content", "thinking")
+SPLIT_MARKER = "<|knowledge_mixing_split|>"
+"""Our own cut inside a user turn, placed only where it changes no token."""
+MARKERS = (*TRAINER_MARKERS, SPLIT_MARKER)
+JUNCTION_WINDOW = 48
+ENCODE_BATCH = 2048
+REMEMBERED_TEXTS = 50_000
+"""Beyond this many remembered pieces, forget all but those of the latest call."""
+PROBES = ("Hello world.", " leading space", "\n\nWhat is it?", "Ünïcödé text", "x", "42.\n")
+
+
+def as_trainer_wraps(messages: list[dict]) -> list[dict]:
+    """The conversation as instructlab-training wraps an `unmask: true` row before rendering."""
+    begin, end, reasoning_begin, reasoning_end = TRAINER_MARKERS
+    has_reasoning = any(m.get(k) is not None for m in messages if m["role"] != "system"
+                        for k in REASONING_KEYS)
+    wrapped = []
+    for message in messages:
+        if message["role"] == "system":
+            wrapped.append(message)
+            continue
+        message = dict(message)
+        message["content"] = begin + message["content"] + end
+        for key in REASONING_KEYS:
+            if has_reasoning and message.get(key) is not None:
+                message[key] = reasoning_begin + message[key] + reasoning_end
+        wrapped.append(message)
+    return wrapped
+
+
+class TokenCounter:
+    """Counts conversations for one tokenizer, remembering every piece it has encoded."""
+
+    def __init__(self, tokenizer):
+        tokenizer.add_tokens(list(MARKERS), special_tokens=True)
+        self.tokenizer = tokenizer
+        self.marker_ids = set(tokenizer.convert_tokens_to_ids(list(MARKERS)))
+        self.marker_pattern = re.compile("|".join(map(re.escape, MARKERS)))
+        self.backend = getattr(tokenizer, "backend_tokenizer", None)
+        others = [t for t in tokenizer.get_added_vocab() if t not in MARKERS]
+        self.added_pattern = re.compile("|".join(map(re.escape, sorted(others, key=len, reverse=True)))) \
+            if others else None
+        self.piecewise = self.backend is not None and self._pieces_are_independent()
+        self.lengths: dict[str, int] = {}
+        self.encoded = 0
+        self.junctions = {"cut": 0, "kept whole": 0}
+        self._pre_tokens: dict[str, list[str]] = {}  # junction windows of heads, which recur
+
+    def _encode(self, texts: list[str]) -> list[list[int]]:
+        """Ids of each text as `apply_chat_template(tokenize=True)` encodes a rendering (no added
+        special tokens); through the Rust tokenizer directly when there is one."""
+        if self.backend is not None:
+            return [e.ids for e in self.backend.encode_batch_fast(texts, add_special_tokens=False)]
+        return self.tokenizer(texts, add_special_tokens=False, return_attention_mask=False)["input_ids"]
+
+    def _pieces_are_independent(self) -> bool:
+        """Does text cut by a marker encode as its pieces encode alone? Not where the tokenizer
+        treats the start of its input specially (a SentencePiece prefix space)."""
+        begin = TRAINER_MARKERS[0]
+        for a in PROBES:
+            for b in PROBES:
+                joined = [i for i in self._encode([a + begin + b])[0] if i not in self.marker_ids]
+                if joined != self._encode([a])[0] + self._encode([b])[0]:
+                    return False
+        return True
+
+    def junction_is_clean(self, head: str, tail: str) -> bool:
+        """Would head + tail encode as head's tokens followed by tail's? Checked on a window
+        around the junction: no added token spans it, normalising does not merge across it, and
+        the pre-tokeniser (whose pieces the model never merges) splits the text exactly there."""
+        a, b = head[-JUNCTION_WINDOW:], tail[:JUNCTION_WINDOW]
+        if not a or not b or self.backend.pre_tokenizer is None:
+            return False
+        if self.added_pattern is not None and any(
+                m.start() < len(a) < m.end() for m in self.added_pattern.finditer(a + b)):
+            return False
+        normalizer = self.backend.normalizer
+        if normalizer is not None:
+            na, nb = normalizer.normalize_str(a), normalizer.normalize_str(b)
+            if normalizer.normalize_str(a + b) != na + nb:
+                return False
+            a, b = na, nb
+        pre_tokenize = self.backend.pre_tokenizer.pre_tokenize_str
+        if a not in self._pre_tokens:
+            if len(self._pre_tokens) > REMEMBERED_TEXTS:
+                self._pre_tokens.clear()
+            self._pre_tokens[a] = [p for p, _ in pre_tokenize(a)]
+        return [p for p, _ in pre_tokenize(a + b)] == \
+            self._pre_tokens[a] + [p for p, _ in pre_tokenize(b)]
+
+    def _cut_user_turns(self, wrapped: list[dict]) -> list[dict]:
+        """Cut each user turn at its last blank line, after it or (for pre-tokenisers that keep
+        a newline with what follows) inside it, wherever that is provably clean."""
+        begin, end = TRAINER_MARKERS[:2]
+        for message in wrapped:
+            if message["role"] != "user":
+                continue
+            content = message["content"][len(begin):-len(end)]
+            blank = content.rfind("\n\n")
+            cut = next((c for c in (blank + 2, blank + 1) if blank > 0 and c < len(content)
+                        and self.junction_is_clean(content[:c], content[c:])), None)
+            if cut is None:
+                self.junctions["kept whole"] += 1
+            else:
+                message["content"] = begin + content[:cut] + SPLIT_MARKER + content[cut:] + end
+                self.junctions["cut"] += 1
+        return wrapped
+
+    def _remember(self, texts: set[str]) -> None:
+        if len(self.lengths) > REMEMBERED_TEXTS:  # pieces recur within a chunk of rows
+            self.lengths = {t: n for t, n in self.lengths.items() if t in texts}
+        new = sorted(t for t in texts if t not in self.lengths)
+        self.encoded += len(new)
+        for start in range(0, len(new), ENCODE_BATCH):
+            batch = new[start:start + ENCODE_BATCH]
+            for text, ids in zip(batch, self._encode(batch)):
+                self.lengths[text] = sum(i not in self.marker_ids for i in ids)
+
+    def count(self, conversations: list[list[dict]]) -> list[int]:
+        wrapped = [as_trainer_wraps(messages) for messages in conversations]
+        if self.piecewise:
+            wrapped = [self._cut_user_turns(messages) for messages in wrapped]
+        rendered = self.tokenizer.apply_chat_template(wrapped, tokenize=False) if wrapped else []
+        if not self.piecewise:
+            self._remember(set(rendered))
+            return [self.lengths[text] for text in rendered]
+        pieces = [[p for p in self.marker_pattern.split(text) if p] for text in rendered]
+        self._remember({p for row in pieces for p in row})
+        return [sum(self.lengths[p] for p in row) for row in pieces]
+
+
+def count_tokens(tokenizer, conversations: list[list[dict]]) -> list[int]:
+    """Token count of each `unmask: true` conversation exactly as the trainer encodes it."""
+    started = time.perf_counter()
+    counter = TokenCounter(tokenizer)
+    lengths = counter.count(conversations)
+    log.info("count tokens: %d conversations, %d tokens, %d distinct texts encoded (%s) (%.2fs)",
+             len(lengths), sum(lengths), counter.encoded,
+             "piecewise" if counter.piecewise else "whole renderings", time.perf_counter() - started)
+    return lengths
