@@ -44,21 +44,20 @@ OLD_PROMPT_CHARS = 400  # instructions + in-context examples in each 0.4 – 0.9
 def sentence_pool() -> list[str]:
     """Plain English sentences from standard-library docstrings, deduplicated and sorted."""
     sentences = set()
-    for name in MODULES:
-        module = importlib.import_module(name)
-        docs = [inspect.getdoc(module) or ""]
-        with warnings.catch_warnings():  # typing.io and friends are deprecated aliases
-            warnings.simplefilter("ignore", DeprecationWarning)
-            members = inspect.getmembers(module)
-        for _, member in members:
-            if inspect.isclass(member) or inspect.isfunction(member):
-                docs.append(inspect.getdoc(member) or "")
-        for doc in docs:
-            for sentence in re.split(r"(?<=[.!?])\s+", " ".join(doc.split())):
-                letters = sum(c.isalpha() or c == " " for c in sentence)
-                if (40 <= len(sentence) <= 220 and sentence[0].isupper() and sentence[-1] == "."
-                        and letters / len(sentence) > 0.9 and "`" not in sentence):
-                    sentences.add(sentence)
+    with warnings.catch_warnings():  # typing.io and friends are deprecated aliases
+        warnings.simplefilter("ignore", DeprecationWarning)
+        docs = []
+        for name in MODULES:
+            module = importlib.import_module(name)
+            docs.append(inspect.getdoc(module) or "")
+            docs += [inspect.getdoc(member) or "" for _, member in inspect.getmembers(module)
+                     if inspect.isclass(member) or inspect.isfunction(member)]
+    for doc in docs:
+        for sentence in re.split(r"(?<=[.!?])\s+", " ".join(doc.split())):
+            letters = sum(c.isalpha() or c == " " for c in sentence)
+            if (40 <= len(sentence) <= 220 and sentence[0].isupper() and sentence[-1] == "."
+                    and letters / len(sentence) > 0.9 and "`" not in sentence):
+                sentences.add(sentence)
     return sorted(sentences)
 
 
