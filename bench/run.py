@@ -60,13 +60,13 @@ def measure_run(input_dir: Path) -> dict:
 def tokenize_limit(input_dir: Path) -> dict:
     """Seconds to tokenize each distinct text of the largest cut once, batched, on all cores."""
     from knowledge_mixing.load import load_step03
-    from knowledge_mixing.sampling import rank_rows
+    from knowledge_mixing.sampling import rank_rows, text_id
     from knowledge_mixing.sets import SAMPLED_SET_NAMES
     from knowledge_mixing.tokens import BUNDLED_TOKENIZER, load_tokenizer
 
     table = load_step03(input_dir).table.to_pydict()
-    ranks, qa = rank_rows(table["set"], table["raw_document"], table["document"],
-                          SAMPLED_SET_NAMES, seed=42)
+    ranks, qa = rank_rows(table["set"], [text_id(t) for t in table["raw_document"]],
+                          [text_id(t) for t in table["document"]], SAMPLED_SET_NAMES, seed=42)
     largest = max(int(c) for c in CUT_SIZES.split(","))
     texts = set()
     for i, (rank, index) in enumerate(zip(ranks, qa)):

@@ -47,7 +47,9 @@ PROJECTION = pa.schema(
     + [pa.field(RESPONSE_DICT_COLUMN, pa.list_(pa.struct([("reasoning_content", pa.string())])))]
 )
 """The only input columns mixing reads; the parser skips every other one."""
-READ_OPTIONS = pa_json.ReadOptions(block_size=16 << 20, use_threads=True)
+READ_BLOCK = 4 << 20
+"""Bytes pyarrow parses at a time: memory stays near a few blocks whatever the file's size."""
+MAX_READ_BLOCK = 1 << 30
 PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=PROJECTION, unexpected_field_behavior="ignore")
 
 
@@ -218,20 +220,30 @@ def read_set_file(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, cou
     """Yield one JSONL file's normalised rows in batches, counting every row read or dropped.
 
     pyarrow parses the file in blocks, keeping only the columns of PROJECTION (the prompt and
-    raw-reply columns of old layouts are skipped by the parser, never built); on any problem
-    the file is re-read line by line so the error names its line and column."""
-    rows_before = counts.rows_read
-    try:
-        reader = pa_json.open_json(path, read_options=READ_OPTIONS, parse_options=PARSE_OPTIONS)
-        for batch in reader:
-            rows = [_normalise(row, kset, save_gpt_oss_format, counts, f"{path}")
-                    for row in batch.to_pylist()]
-            yield [row for row in rows if row is not None]
-    except (pa.ArrowInvalid, InputError) as error:
-        if counts.rows_read == rows_before and "Empty JSON stream" in str(error):
-            raise InputError(f"{path}: the file holds no rows; re-run the {kset.name} flow or "
-                             "remove the file") from error
-        _explain(path, kset, save_gpt_oss_format, error)
+    raw-reply columns of old layouts are skipped by the parser, never built). A line longer than
+    a block restarts the parse with larger blocks, past the rows already yielded; on any other
+    problem the file is re-read line by line so the error names its line and column."""
+    rows_before, block_size = counts.rows_read, READ_BLOCK
+    while True:
+        try:
+            options = pa_json.ReadOptions(block_size=block_size, use_threads=True)
+            skip = counts.rows_read - rows_before  # yielded before a restart
+            for batch in pa_json.open_json(path, read_options=options, parse_options=PARSE_OPTIONS):
+                fresh = batch.to_pylist()[skip:]
+                skip = max(0, skip - batch.num_rows)
+                rows = [_normalise(row, kset, save_gpt_oss_format, counts, f"{path}") for row in fresh]
+                yield [row for row in rows if row is not None]
+            return
+        except pa.ArrowInvalid as error:
+            if "straddl" in str(error) and block_size < MAX_READ_BLOCK:
+                block_size *= 8
+                continue
+            if counts.rows_read == rows_before and "Empty JSON stream" in str(error):
+                raise InputError(f"{path}: the file holds no rows; re-run the {kset.name} flow "
+                                 "or remove the file") from error
+            _explain(path, kset, save_gpt_oss_format, error)
+        except InputError as error:
+            _explain(path, kset, save_gpt_oss_format, error)
 
 
 class Step03Reader:

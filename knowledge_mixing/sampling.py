@@ -52,21 +52,21 @@ def validate_qa_per_doc(qa_per_doc) -> int:
     return int(qa_per_doc)
 
 
-def summary_sort_key(seed: int, set_name: str, raw_document: str, document: str) -> bytes:
+def text_id(text: str | None) -> bytes | None:
+    """A 16-byte identity of a text: rows are grouped and ranked by it without holding the text."""
+    return None if text is None else hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+def summary_sort_key(seed: int, set_name: str, raw_document_id: bytes, document_id: bytes) -> bytes:
     """A seeded pseudo-random key: a raw document's summaries are taken in ascending key order."""
-    digest = hashlib.sha256()
-    for part in (str(seed), set_name, raw_document, document):
-        encoded = part.encode("utf-8")
-        digest.update(len(encoded).to_bytes(8, "little"))
-        digest.update(encoded)
-    return digest.digest()
+    return hashlib.sha256(f"{seed}\0{set_name}\0".encode() + raw_document_id + document_id).digest()
 
 
-def rank_rows(sets: list[str], raw_documents: list, documents: list[str],
+def rank_rows(sets: list[str], raw_documents: list, documents: list,
               sampled: tuple[str, ...], seed: int) -> tuple[list[int], list[int]]:
     """Per row: the seeded rank of its summary within its raw document, and its position among
     its summary's Q&A pairs in file order. Rows of unsampled sets get (0, 0): every cut takes them.
-    """
+    Raw documents and summaries are given by their text_id."""
     keys_by_raw_document: dict[tuple[str, str], set[str]] = defaultdict(set)
     for set_name, raw_document, document in zip(sets, raw_documents, documents):
         if set_name in sampled:

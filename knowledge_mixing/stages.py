@@ -8,7 +8,6 @@ mix   → combined_cut_{N}x.jsonl for one cut, a row filter and a write
 from __future__ import annotations
 
 import collections
-import hashlib
 import logging
 import multiprocessing
 import os
@@ -27,6 +26,7 @@ from .sampling import (
     plan_cuts,
     rank_rows,
     summaries_per_raw_document,
+    text_id,
     validate_cut_sizes,
     validate_qa_per_doc,
 )
@@ -47,11 +47,16 @@ SAMPLES_SCHEMA = pa.schema(
         pa.field("row_json", pa.string(), nullable=False),
     ]
 )
-MIX_BATCH = 8192
 COUNT_CHUNK = 4096
 """Rows per step of the counting stage: enough for batched encoding, small for memory."""
 QA_PER_DOC_KEY = "knowledge_mixing.qa_per_doc"
 """Samples-file metadata: the qa_per_doc the rows were selected with, so every cut uses it."""
+
+
+def release_arrow_memory() -> None:
+    """Hand memory Arrow freed back to the system: its allocator would otherwise keep every
+    batch's worth, and a pod's memory would grow with the input instead of the batch."""
+    pa.default_memory_pool().release_unused()
 
 
 def configure_logging() -> None:
@@ -68,6 +73,8 @@ def load_stage(step03_dir: str, summaries_path: str, save_gpt_oss_format: bool) 
         for batch in reader.batches():
             writer.write_batch(batch)
             rows += batch.num_rows
+            del batch
+            release_arrow_memory()
     log.info("load: wrote %d rows of %d sets to Parquet (absent sets: %s)", rows,
              len(reader.counts), ", ".join(reader.absent_sets) or "none")
     return {
@@ -76,15 +83,20 @@ def load_stage(step03_dir: str, summaries_path: str, save_gpt_oss_format: bool) 
     }
 
 
-def shared_strings(column: pa.ChunkedArray) -> list:
-    """A string column as Python values with each distinct value one shared object: a raw
-    document repeated under a hundred questions costs its bytes once."""
-    values = []
-    for chunk in column.chunks:
-        encoded = chunk.dictionary_encode()
-        dictionary = encoded.dictionary.to_pylist()
-        values += [None if i is None else dictionary[i] for i in encoded.indices.to_pylist()]
-    return values
+def read_identities(path: str) -> tuple[list, list, list]:
+    """Per row of the summaries file: its set, and the text_id of its raw document and summary.
+    Read through Parquet's dictionary pages, so each distinct text is decoded and hashed once,
+    and no text is held."""
+    sets, raw_documents, documents = [], [], []
+    parquet = pq.ParquetFile(path, read_dictionary=["set", "raw_document", "document"])
+    for batch in parquet.iter_batches(batch_size=1 << 16,
+                                      columns=["set", "raw_document", "document"]):
+        for column, out, identify in zip(batch.columns, (sets, raw_documents, documents),
+                                         (str, text_id, text_id)):
+            values = [identify(v) for v in column.dictionary.to_pylist()]
+            out += [None if i is None else values[i] for i in column.indices.to_pylist()]
+        release_arrow_memory()
+    return sets, raw_documents, documents
 
 
 def count_stage(summaries_path: str, samples_path: str, cut_sizes: list, qa_per_doc,
@@ -95,47 +107,49 @@ def count_stage(summaries_path: str, samples_path: str, cut_sizes: list, qa_per_
     Rows stream through in chunks, so memory follows the chunk, not the input."""
     cut_sizes = validate_cut_sizes(list(cut_sizes))
     qa_per_doc = validate_qa_per_doc(qa_per_doc)
-    keys = pq.read_table(summaries_path, columns=["set", "raw_document", "document"])
-    sets, raw_documents, documents = (shared_strings(keys[c]) for c in keys.column_names)
-    del keys
-    averages = summaries_per_raw_document(sets, raw_documents, documents, SAMPLED_SET_NAMES)
-    plan = plan_cuts(cut_sizes, averages)
-    for cut, reason in plan.infeasible.items():
-        log.warning("plan: cut %d dropped as infeasible: %s", cut, reason)
-    log.info("plan: feasible cuts %s; summaries per raw document: %s", plan.feasible,
-             ", ".join(f"{k} {v:.2f}" for k, v in averages.items()) or "no sampled set present")
-    ranks, qa_indexes = rank_rows(sets, raw_documents, documents, SAMPLED_SET_NAMES, seed)
-    del sets, raw_documents, documents
-    largest_cut = max(plan.feasible)
-    keep = [rank < largest_cut and qa < qa_per_doc for rank, qa in zip(ranks, qa_indexes)]
-    log.info("select: %d of %d rows go into at least one cut (the others are beyond cut %d or "
-             "qa_per_doc %d)", sum(keep), len(keep), largest_cut, qa_per_doc)
-
     workers = available_cpus()
-    started, offset, rows, tokens = time.perf_counter(), 0, 0, 0
-    schema = SAMPLES_SCHEMA.with_metadata({QA_PER_DOC_KEY: str(qa_per_doc)})
+    # The processes start before this one reads anything, so they do not inherit its memory.
+    with ChunkCounters((tokenizer, trust_remote_code, save_gpt_oss_format), workers) as counters:
+        sets, raw_documents, documents = read_identities(summaries_path)
+        averages = summaries_per_raw_document(sets, raw_documents, documents, SAMPLED_SET_NAMES)
+        plan = plan_cuts(cut_sizes, averages)
+        for cut, reason in plan.infeasible.items():
+            log.warning("plan: cut %d dropped as infeasible: %s", cut, reason)
+        log.info("plan: feasible cuts %s; summaries per raw document: %s", plan.feasible,
+                 ", ".join(f"{k} {v:.2f}" for k, v in averages.items()) or "no sampled set present")
+        ranks, qa_indexes = rank_rows(sets, raw_documents, documents, SAMPLED_SET_NAMES, seed)
+        del sets, raw_documents, documents
+        largest_cut = max(plan.feasible)
+        ranks, qa_indexes = pa.array(ranks, pa.int32()), pa.array(qa_indexes, pa.int32())
+        keep = cut_mask(ranks, qa_indexes, largest_cut, qa_per_doc)
+        kept = pc.sum(keep).as_py() or 0
+        log.info("select: %d of %d rows go into at least one cut (the others are beyond cut %d or "
+                 "qa_per_doc %d)", kept, len(keep), largest_cut, qa_per_doc)
 
-    def chunks():
-        nonlocal offset
-        for batch in pq.ParquetFile(summaries_path).iter_batches(batch_size=COUNT_CHUNK):
-            positions = [i for i in range(offset, offset + batch.num_rows) if keep[i]]
-            selected = batch.filter(pa.array(keep[offset:offset + batch.num_rows]))
-            offset += batch.num_rows
-            if positions:
-                chunk = selected.to_pydict()
-                chunk["summary_rank"] = [ranks[i] for i in positions]
-                chunk["qa_index"] = [qa_indexes[i] for i in positions]
-                yield chunk
+        started, offset, rows, tokens = time.perf_counter(), 0, 0, 0
+        schema = SAMPLES_SCHEMA.with_metadata({QA_PER_DOC_KEY: str(qa_per_doc)})
 
-    settings = (tokenizer, trust_remote_code, save_gpt_oss_format)
-    with pq.ParquetWriter(samples_path, schema) as writer, \
-            ChunkCounters(settings, workers) as counters:
-        for chunk in counters.map(chunks()):
-            writer.write_table(pa.Table.from_pydict({f.name: chunk[f.name] for f in schema},
-                                                    schema=schema))
-            rows, tokens = rows + len(chunk["token_length"]), tokens + sum(chunk["token_length"])
-            log.info("count tokens: %d of %d rows, %d tokens (%.1fs)", rows, sum(keep), tokens,
-                     time.perf_counter() - started)
+        def chunks():
+            nonlocal offset
+            for batch in pq.ParquetFile(summaries_path).iter_batches(batch_size=COUNT_CHUNK):
+                n = batch.num_rows
+                selected = pa.Table.from_batches([batch]) \
+                    .append_column("summary_rank", ranks.slice(offset, n)) \
+                    .append_column("qa_index", qa_indexes.slice(offset, n)) \
+                    .filter(keep.slice(offset, n))
+                offset += n
+                if selected.num_rows:
+                    yield selected.to_pydict()
+                del selected
+                release_arrow_memory()
+
+        with pq.ParquetWriter(samples_path, schema) as writer:
+            for chunk in counters.map(chunks()):
+                writer.write_table(pa.Table.from_pydict({f.name: chunk[f.name] for f in schema},
+                                                        schema=schema))
+                rows, tokens = rows + len(chunk["token_length"]), tokens + sum(chunk["token_length"])
+                log.info("count tokens: %d of %d rows, %d tokens (%.1fs)", rows, kept, tokens,
+                         time.perf_counter() - started)
     log.info("count tokens: done on %d processes, %s (%.2fs)", workers, counters.report(),
              time.perf_counter() - started)
     return {
@@ -161,33 +175,43 @@ def available_cpus() -> int:
     return cpus
 
 
+_worker_settings: tuple = ()
 _worker_counter: TokenCounter | None = None
-_worker_gpt_oss = False
 
 
-def _start_counter(tokenizer: str, trust_remote_code: bool, save_gpt_oss_format: bool) -> None:
-    global _worker_counter, _worker_gpt_oss
-    _worker_counter = TokenCounter(load_tokenizer(tokenizer, trust_remote_code))
-    _worker_gpt_oss = save_gpt_oss_format
+def _start_worker(tokenizer: str, trust_remote_code: bool, save_gpt_oss_format: bool) -> None:
+    global _worker_settings, _worker_counter
+    _worker_settings, _worker_counter = (tokenizer, trust_remote_code, save_gpt_oss_format), None
+
+
+def _counter() -> TokenCounter:
+    """The process's counter, made on its first chunk: a tokenizer that cannot be loaded then
+    fails that chunk, and its error reaches the stage."""
+    global _worker_counter
+    if _worker_counter is None:
+        tokenizer, trust_remote_code, _ = _worker_settings
+        _worker_counter = TokenCounter(load_tokenizer(tokenizer, trust_remote_code))
+    return _worker_counter
 
 
 def _count_chunk(chunk: dict) -> dict:
     """Messages, token counts and output lines of one chunk of rows."""
+    counter, save_gpt_oss_format = _counter(), _worker_settings[2]
     conversations = [
         build_messages(knowledge_set(set_name), outline, document, question, response, reasoning,
-                       _worker_gpt_oss)
+                       save_gpt_oss_format)
         for set_name, outline, document, question, response, reasoning in zip(
             chunk["set"], chunk["document_outline"], chunk["document"], chunk["question"],
             chunk["response"], chunk["reasoning"])]
-    before = dict(_worker_counter.junctions)
-    chunk["token_length"] = _worker_counter.count(conversations)
+    before = dict(counter.junctions)
+    chunk["token_length"] = counter.count(conversations)
     chunk["row_json"] = [
         output_row_json(question, outline, raw_document, document, messages, length)
         for question, outline, raw_document, document, messages, length in zip(
             chunk["question"], chunk["document_outline"], chunk["raw_document"],
             chunk["document"], conversations, chunk["token_length"])]
-    chunk["_junctions"] = {k: n - before[k] for k, n in _worker_counter.junctions.items()}
-    chunk["_piecewise"] = _worker_counter.piecewise
+    chunk["_junctions"] = {k: n - before[k] for k, n in counter.junctions.items()}
+    chunk["_piecewise"] = counter.piecewise
     return chunk
 
 
@@ -205,9 +229,9 @@ class ChunkCounters:
         if self.workers > 1:
             os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per CPU instead
             self.pool = multiprocessing.get_context("fork").Pool(
-                self.workers, initializer=_start_counter, initargs=self.settings)
+                self.workers, initializer=_start_worker, initargs=self.settings)
         else:
-            _start_counter(*self.settings)
+            _start_worker(*self.settings)
         return self
 
     def __exit__(self, *exc):
@@ -239,11 +263,11 @@ class ChunkCounters:
                 f"the question {self.junctions['cut']}, kept whole {self.junctions['kept whole']}")
 
 
-def select_rows(ranked: pa.Table, cut: int, qa_per_doc: int) -> pa.Table:
-    """The rows of cut N: summaries ranked below N, their first qa_per_doc Q&A pairs (SPEC §2.3);
-    unsampled sets have rank 0 and Q&A index 0, so every cut takes them (SPEC §2.4)."""
-    return ranked.filter(pc.and_(pc.less(ranked["summary_rank"], cut),
-                                 pc.less(ranked["qa_index"], qa_per_doc)))
+def cut_mask(summary_rank, qa_index, cut: int, qa_per_doc: int):
+    """Which rows cut N takes: summaries ranked below N, their first qa_per_doc Q&A pairs
+    (SPEC §2.3); unsampled sets have rank 0 and Q&A index 0, so every cut takes them (§2.4)."""
+    return pc.and_(pc.less(summary_rank, cut), pc.less(qa_index, qa_per_doc))
+
 
 
 class CutStatistics:
@@ -264,8 +288,8 @@ class CutStatistics:
                                                     "summaries": set()})
             stats["samples"] += 1
             stats["tokens"] += length
-            stats["raw"].add(_digest(raw_document if raw_document is not None else document))
-            stats["summaries"].add(_digest(document))
+            stats["raw"].add(text_id(raw_document if raw_document is not None else document))
+            stats["summaries"].add(text_id(document))
         self.lengths += columns["token_length"]
 
     def per_set(self) -> dict[str, dict[str, int]]:
@@ -273,9 +297,6 @@ class CutStatistics:
                        "raw_documents": len(s["raw"]), "summaries": len(s["summaries"])}
                 for name in SET_NAMES if (s := self.sets.get(name))}
 
-
-def _digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
 def mix_stage(samples_path: str, cut: int, output_path: str) -> dict:
@@ -288,12 +309,15 @@ def mix_stage(samples_path: str, cut: int, output_path: str) -> dict:
     statistics = CutStatistics()
     partial = f"{output_path}.partial"
     with open(partial, "w", encoding="utf-8", newline="\n") as f:
-        for batch in samples.iter_batches(batch_size=MIX_BATCH):
-            rows = select_rows(pa.Table.from_batches([batch]), cut, qa_per_doc)
+        for group in range(samples.metadata.num_row_groups):
+            rows = samples.read_row_group(group)
+            rows = rows.filter(cut_mask(rows["summary_rank"], rows["qa_index"], cut, qa_per_doc))
             for line in rows["row_json"].to_pylist():
                 f.write(line)
                 f.write("\n")
             statistics.add(rows)
+            del rows
+            release_arrow_memory()
     os.replace(partial, output_path)
     per_set = statistics.per_set()
     samples_written = sum(s["samples"] for s in per_set.values())

@@ -176,3 +176,15 @@ def test_summary_set_without_raw_document_fails(tmp_path):
 def test_malformed_reply_column_fails(tmp_path):
     _, message = error_of(tmp_path, "extractive_summary", [good_row(response_dict="oops")])
     assert "'response_dict' must be a list of message objects" in message
+
+
+def test_a_line_longer_than_a_parse_block_is_read(tmp_path, monkeypatch):
+    from knowledge_mixing import load
+
+    monkeypatch.setattr(load, "READ_BLOCK", 1 << 10)
+    rows = [good_row(question=f"q{i}?") for i in range(40)]
+    rows[25] = good_row(question="long " * 2000 + "?")
+    write_jsonl(tmp_path / "key_facts_to_qa" / "gen.jsonl", rows)
+    result = load_step03(tmp_path)
+    assert result.table["question"].to_pylist() == [r["question"] for r in rows]
+    assert result.counts["key_facts_to_qa"].rows_read == 40

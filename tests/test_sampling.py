@@ -9,6 +9,7 @@ from knowledge_mixing.sampling import (
     plan_cuts,
     rank_rows,
     summaries_per_raw_document,
+    text_id,
     validate_cut_sizes,
     validate_qa_per_doc,
 )
@@ -44,19 +45,28 @@ def test_qa_per_doc_must_be_at_least_one(value):
         validate_qa_per_doc(value)
 
 
+NAMES = {}
+
+
+def ident(text):
+    """text_id, remembering the text so a test can read choices back."""
+    NAMES[text_id(text)] = text
+    return text_id(text)
+
+
 def corpus(summaries_per_doc=(6, 5, 4), questions=4):
     sets, raws, docs = [], [], []
     for d, count in enumerate(summaries_per_doc):
         for s in range(count):
             for _ in range(questions):
                 sets.append("extractive_summary")
-                raws.append(f"raw {d}")
-                docs.append(f"summary {d}.{s}")
+                raws.append(ident(f"raw {d}"))
+                docs.append(ident(f"summary {d}.{s}"))
     return sets, raws, docs
 
 
 def chosen(ranks, docs, cut):
-    return {doc for rank, doc in zip(ranks, docs) if rank < cut}
+    return {NAMES[doc] for rank, doc in zip(ranks, docs) if rank < cut}
 
 
 def test_cuts_are_nested_and_take_up_to_n_summaries_per_raw_document():
@@ -87,8 +97,8 @@ def test_selection_is_seeded_and_independent_of_row_order():
 
 def test_qa_index_counts_each_summarys_pairs_in_file_order():
     sets = ["extractive_summary"] * 5 + ["key_facts_to_qa"]
-    raws = ["r"] * 6
-    docs = ["a", "b", "a", "a", "b", "k"]
+    raws = [ident("r")] * 6
+    docs = [ident(d) for d in ["a", "b", "a", "a", "b", "k"]]
     ranks, qa = rank_rows(sets, raws, docs, SAMPLED, seed=1)
     assert qa == [0, 0, 1, 2, 1, 0]
     assert ranks[-1] == 0  # unsampled sets: every cut takes every row
