@@ -184,6 +184,11 @@ def _start_worker(tokenizer: str, trust_remote_code: bool, save_gpt_oss_format: 
     _worker_settings, _worker_counter = (tokenizer, trust_remote_code, save_gpt_oss_format), None
 
 
+def _start_pool_worker(*settings) -> None:
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per CPU instead of threads
+    _start_worker(*settings)
+
+
 def _counter() -> TokenCounter:
     """The process's counter, made on its first chunk: a tokenizer that cannot be loaded then
     fails that chunk, and its error reaches the stage."""
@@ -227,9 +232,8 @@ class ChunkCounters:
 
     def __enter__(self):
         if self.workers > 1:
-            os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per CPU instead
             self.pool = multiprocessing.get_context("fork").Pool(
-                self.workers, initializer=_start_worker, initargs=self.settings)
+                self.workers, initializer=_start_pool_worker, initargs=self.settings)
         else:
             _start_worker(*self.settings)
         return self
