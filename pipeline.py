@@ -27,9 +27,23 @@ from typing import List, NamedTuple, Optional
 from kfp import compiler, dsl, kubernetes
 from kfp import components as kfp_components
 
-from components import count_tokens, fetch_tokenizer, load_summaries, mix_cut, select_cut
+from components import (
+    count_tokens,
+    fetch_tokenizer,
+    gather_samples,
+    load_summaries,
+    mix_cut,
+    plan_cuts,
+    select_cut,
+    shard_indices,
+)
 from components.image import IMAGE
-from knowledge_mixing.sampling import ParameterError, parse_cut_sizes, validate_qa_per_doc
+from knowledge_mixing.sampling import (
+    ParameterError,
+    parse_cut_sizes,
+    validate_qa_per_doc,
+    validate_shards,
+)
 from knowledge_mixing.summary import cut_file_name, run_summary, summary_table
 from knowledge_mixing.tokens import BUNDLED_TOKENIZER
 
@@ -50,6 +64,7 @@ MIXING_PARAMETERS = (
     ("save_gpt_oss_format", bool, False),
     ("train_cut", int, 0),
     ("trust_remote_code", bool, False),
+    ("shards", int, 1),
 )
 
 
@@ -57,6 +72,7 @@ class MixingOutputs(NamedTuple):
     cuts: List[dsl.Dataset]
     training_dataset: dsl.Dataset
     summaries: dsl.Dataset
+    plan: dsl.Artifact
     samples: dsl.Dataset
 
 
@@ -118,27 +134,38 @@ def build_mixing_stage(settings: ClusterSettings = ClusterSettings()):
         save_gpt_oss_format: bool = False,
         train_cut: int = 0,
         trust_remote_code: bool = False,
+        shards: int = 1,
     ) -> MixingOutputs:
         loaded = settings.apply(load_summaries(step03=step03,
                                                save_gpt_oss_format=save_gpt_oss_format))
-        counted = settings.apply(count_tokens(
-            summaries=loaded.outputs["summaries"],
-            tokenizer_files=tokenizer_files,
-            cut_sizes=cut_sizes,
-            qa_per_doc=qa_per_doc,
-            seed=seed,
-            save_gpt_oss_format=save_gpt_oss_format,
-            trust_remote_code=trust_remote_code,
-        ))
-        with dsl.ParallelFor(counted.outputs["Output"], name="cut") as cut:
-            mixed = settings.apply(mix_cut(samples=counted.outputs["samples"], cut=cut))
+        planned = settings.apply(plan_cuts(summaries=loaded.outputs["summaries"],
+                                           cut_sizes=cut_sizes, qa_per_doc=qa_per_doc,
+                                           shards=shards))
+        sharding = settings.apply(shard_indices(shards=shards))
+        with dsl.ParallelFor(sharding.output, name="shard") as shard:
+            counted = settings.apply(count_tokens(
+                summaries=loaded.outputs["summaries"],
+                tokenizer_files=tokenizer_files,
+                plan=planned.outputs["plan"],
+                qa_per_doc=qa_per_doc,
+                seed=seed,
+                save_gpt_oss_format=save_gpt_oss_format,
+                trust_remote_code=trust_remote_code,
+                shard=shard,
+                shards=shards,
+            ))
+        # KFP cannot hand a collection from one loop to the tasks of another: gather first.
+        gathered = settings.apply(gather_samples(shards=dsl.Collected(counted.outputs["samples"])))
+        with dsl.ParallelFor(planned.outputs["Output"], name="cut") as cut:
+            mixed = settings.apply(mix_cut(samples=gathered.outputs["samples"], cut=cut))
         chosen = settings.apply(select_cut(cuts=dsl.Collected(mixed.outputs["mixed"]),
                                            train_cut=train_cut))
         return MixingOutputs(
             cuts=dsl.Collected(mixed.outputs["mixed"]),
             training_dataset=chosen.outputs["training_dataset"],
             summaries=loaded.outputs["summaries"],
-            samples=counted.outputs["samples"],
+            plan=planned.outputs["plan"],
+            samples=gathered.outputs["samples"],
         )
 
     return knowledge_mixing_stage
@@ -339,6 +366,7 @@ def build_pipeline(options: PipelineOptions = PipelineOptions()):
         return MixingOutputs(cuts=stage.outputs["cuts"],
                              training_dataset=stage.outputs["training_dataset"],
                              summaries=stage.outputs["summaries"],
+                             plan=stage.outputs["plan"],
                              samples=stage.outputs["samples"])
 
     ordered = sorted(parameters, key=lambda p: p[2] is not inspect.Parameter.empty)
@@ -392,8 +420,8 @@ def run_locally(input_dir: Path, output_dir: Path, parameters: dict) -> dict:
         for artifact, report in zip(outputs["cuts"], cut_reports):
             shutil.copyfile(artifact.path, output_dir / cut_file_name(int(report["cut"])))
         summary = run_summary(parameters, dict(outputs["summaries"].metadata),
-                              dict(outputs["samples"].metadata), cut_reports,
-                              outputs["training_dataset"].metadata["cut"])
+                              {**outputs["plan"].metadata, **outputs["samples"].metadata},
+                              cut_reports, outputs["training_dataset"].metadata["cut"])
     for stale in output_dir.glob("combined_cut_*x.jsonl"):
         if stale.name not in {c["file"] for c in summary["cuts"].values()}:
             print(f"removing {stale}: left by an earlier run, not produced by this one")
@@ -484,6 +512,9 @@ def add_mixing_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cut handed to training (default 0: the largest feasible)")
     parser.add_argument("--trust-remote-code", action="store_true",
                         help="allow a hub tokenizer to run its own code")
+    parser.add_argument("--shards", type=int, default=1,
+                        help="token-counting tasks, each taking the rows of a share of the raw "
+                        "documents; the output is the same bytes (default: %(default)s)")
 
 
 def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
@@ -535,6 +566,7 @@ def mixing_parameters(args: argparse.Namespace) -> dict:
         "save_gpt_oss_format": args.save_gpt_oss_format,
         "train_cut": args.train_cut,
         "trust_remote_code": args.trust_remote_code,
+        "shards": validate_shards(args.shards),
     }
 
 

@@ -2,8 +2,12 @@
 in `knowledge_mixing` and is imported inside the component bodies, in the image."""
 from .count_tokens import count_tokens
 from .fetch_tokenizer import fetch_tokenizer
+from .gather_samples import gather_samples
 from .load_summaries import load_summaries
 from .mix_cut import mix_cut
+from .plan_cuts import plan_cuts
 from .select_cut import select_cut
+from .shard_indices import shard_indices
 
-__all__ = ["fetch_tokenizer", "load_summaries", "count_tokens", "mix_cut", "select_cut"]
+__all__ = ["fetch_tokenizer", "load_summaries", "plan_cuts", "count_tokens", "gather_samples",
+           "mix_cut", "select_cut", "shard_indices"]

@@ -57,6 +57,13 @@ def text_id(text: str | None) -> bytes | None:
     return None if text is None else hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
+def validate_shards(shards) -> int:
+    if isinstance(shards, bool) or not isinstance(shards, (int, float)) or shards != int(shards) \
+            or shards < 1:
+        raise ParameterError(f"shards: {shards!r} is not an integer ≥ 1")
+    return int(shards)
+
+
 def summary_sort_key(seed: int, set_name: str, raw_document_id: bytes, document_id: bytes) -> bytes:
     """A seeded pseudo-random key: a raw document's summaries are taken in ascending key order."""
     return hashlib.sha256(f"{seed}\0{set_name}\0".encode() + raw_document_id + document_id).digest()

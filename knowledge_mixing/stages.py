@@ -7,7 +7,9 @@ mix   → combined_cut_{N}x.jsonl for one cut, a row filter and a write
 """
 from __future__ import annotations
 
+import bisect
 import collections
+import heapq
 import logging
 import multiprocessing
 import os
@@ -29,6 +31,7 @@ from .sampling import (
     text_id,
     validate_cut_sizes,
     validate_qa_per_doc,
+    validate_shards,
 )
 from .sets import SAMPLED_SET_NAMES, SET_NAMES, knowledge_set
 from .counting import TokenCounter
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 
 SAMPLES_SCHEMA = pa.schema(
     [
+        pa.field("row", pa.int64(), nullable=False),
         pa.field("set", pa.string(), nullable=False),
         pa.field("raw_document", pa.string()),
         pa.field("document", pa.string(), nullable=False),
@@ -99,32 +103,59 @@ def read_identities(path: str) -> tuple[list, list, list]:
     return sets, raw_documents, documents
 
 
-def count_stage(summaries_path: str, samples_path: str, cut_sizes: list, qa_per_doc,
-                seed: int, tokenizer: str, save_gpt_oss_format: bool,
-                trust_remote_code: bool = False) -> dict:
-    """Plan the cuts, build every row a feasible cut can take, count its tokens once.
-    `tokenizer` is anything load_tokenizer takes; in the pipeline, the fetched tokenizer's files.
-    Rows stream through in chunks, so memory follows the chunk, not the input."""
+def plan_stage(summaries_path: str, cut_sizes: list, qa_per_doc, shards) -> dict:
+    """Decide once which cut sizes are feasible (SPEC §2.5), before any counting; fail if none."""
     cut_sizes = validate_cut_sizes(list(cut_sizes))
     qa_per_doc = validate_qa_per_doc(qa_per_doc)
+    shards = validate_shards(shards)
+    sets, raw_documents, documents = read_identities(summaries_path)
+    averages = summaries_per_raw_document(sets, raw_documents, documents, SAMPLED_SET_NAMES)
+    plan = plan_cuts(cut_sizes, averages)
+    for cut, reason in plan.infeasible.items():
+        log.warning("plan: cut %d dropped as infeasible: %s", cut, reason)
+    log.info("plan: feasible cuts %s; summaries per raw document: %s; %d shard(s)", plan.feasible,
+             ", ".join(f"{k} {v:.2f}" for k, v in averages.items()) or "no sampled set present",
+             shards)
+    return {
+        "feasible_cuts": plan.feasible,
+        "infeasible_cuts": {str(cut): reason for cut, reason in plan.infeasible.items()},
+        "summaries_per_raw_document": averages,
+        "qa_per_doc": qa_per_doc,
+        "shards": shards,
+    }
+
+
+def shard_of(raw_document_id: bytes | None, document_id: bytes, shards: int) -> int:
+    """Rows are partitioned by raw document (a key-facts block stands for its raw document), so
+    every summary and all its Q&A pairs live in one shard."""
+    return int.from_bytes((raw_document_id or document_id)[:8], "little") % shards
+
+
+def count_stage(summaries_path: str, samples_path: str, feasible_cuts: list, qa_per_doc,
+                seed: int, tokenizer: str, save_gpt_oss_format: bool,
+                trust_remote_code: bool = False, shard: int = 0, shards: int = 1) -> dict:
+    """Build every row of this shard that a feasible cut can take and count its tokens once.
+    `tokenizer` is anything load_tokenizer takes; in the pipeline, the fetched tokenizer's files.
+    Rows stream through in chunks, so memory follows the chunk, not the input."""
+    largest_cut = max(validate_cut_sizes(list(feasible_cuts)))
+    qa_per_doc = validate_qa_per_doc(qa_per_doc)
+    shards = validate_shards(shards)
+    if not 0 <= shard < shards:
+        raise ParameterError(f"shard: {shard} is not in 0..{shards - 1}")
     workers = available_cpus()
     # The processes start before this one reads anything, so they do not inherit its memory.
     with ChunkCounters((tokenizer, trust_remote_code, save_gpt_oss_format), workers) as counters:
         sets, raw_documents, documents = read_identities(summaries_path)
-        averages = summaries_per_raw_document(sets, raw_documents, documents, SAMPLED_SET_NAMES)
-        plan = plan_cuts(cut_sizes, averages)
-        for cut, reason in plan.infeasible.items():
-            log.warning("plan: cut %d dropped as infeasible: %s", cut, reason)
-        log.info("plan: feasible cuts %s; summaries per raw document: %s", plan.feasible,
-                 ", ".join(f"{k} {v:.2f}" for k, v in averages.items()) or "no sampled set present")
         ranks, qa_indexes = rank_rows(sets, raw_documents, documents, SAMPLED_SET_NAMES, seed)
+        in_shard = pa.array([shard_of(r, d, shards) == shard
+                             for r, d in zip(raw_documents, documents)], pa.bool_())
         del sets, raw_documents, documents
-        largest_cut = max(plan.feasible)
         ranks, qa_indexes = pa.array(ranks, pa.int32()), pa.array(qa_indexes, pa.int32())
-        keep = cut_mask(ranks, qa_indexes, largest_cut, qa_per_doc)
+        keep = pc.and_(cut_mask(ranks, qa_indexes, largest_cut, qa_per_doc), in_shard)
         kept = pc.sum(keep).as_py() or 0
-        log.info("select: %d of %d rows go into at least one cut (the others are beyond cut %d or "
-                 "qa_per_doc %d)", kept, len(keep), largest_cut, qa_per_doc)
+        log.info("select: shard %d of %d: %d of %d rows go into at least one cut (the others are "
+                 "in other shards, beyond cut %d or beyond qa_per_doc %d)", shard, shards, kept,
+                 len(keep), largest_cut, qa_per_doc)
 
         started, offset, rows, tokens = time.perf_counter(), 0, 0, 0
         schema = SAMPLES_SCHEMA.with_metadata({QA_PER_DOC_KEY: str(qa_per_doc)})
@@ -134,6 +165,7 @@ def count_stage(summaries_path: str, samples_path: str, cut_sizes: list, qa_per_
             for batch in pq.ParquetFile(summaries_path).iter_batches(batch_size=COUNT_CHUNK):
                 n = batch.num_rows
                 selected = pa.Table.from_batches([batch]) \
+                    .append_column("row", pa.array(range(offset, offset + n), pa.int64())) \
                     .append_column("summary_rank", ranks.slice(offset, n)) \
                     .append_column("qa_index", qa_indexes.slice(offset, n)) \
                     .filter(keep.slice(offset, n))
@@ -152,15 +184,49 @@ def count_stage(summaries_path: str, samples_path: str, cut_sizes: list, qa_per_
                          time.perf_counter() - started)
     log.info("count tokens: done on %d processes, %s (%.2fs)", workers, counters.report(),
              time.perf_counter() - started)
-    return {
-        "feasible_cuts": plan.feasible,
-        "infeasible_cuts": {str(cut): reason for cut, reason in plan.infeasible.items()},
-        "summaries_per_raw_document": averages,
-        "qa_per_doc": qa_per_doc,
-        "seed": seed,
-        "rows_counted": rows,
-        "tokens_counted": tokens,
-    }
+    return {"shard": shard, "shards": shards, "rows_counted": rows, "tokens_counted": tokens}
+
+
+def gather_stage(shard_paths: list[str], samples_path: str) -> dict:
+    """Merge the shards' samples back into input order (each shard is in input order), so the
+    cuts are the same bytes whatever the number of shards."""
+    files = [pq.ParquetFile(path) for path in shard_paths]
+    groups = [iter(range(f.metadata.num_row_groups)) for f in files]
+    current: list = [None] * len(files)  # per shard: (table, its row indices, position)
+    heap: list = []
+
+    def advance(k: int) -> None:
+        for group in groups[k]:
+            table = files[k].read_row_group(group)
+            if table.num_rows:
+                current[k] = (table, table["row"].to_pylist(), 0)
+                heapq.heappush(heap, (current[k][1][0], k))
+                return
+        current[k] = None
+
+    for k in range(len(files)):
+        advance(k)
+    schema = files[0].schema_arrow if files else SAMPLES_SCHEMA
+    rows = tokens = 0
+    with pq.ParquetWriter(samples_path, schema) as writer:
+        while heap:
+            _, k = heapq.heappop(heap)
+            table, row_indices, position = current[k]
+            limit = heap[0][0] if heap else None
+            end = bisect.bisect_left(row_indices, limit, position) if limit is not None \
+                else len(row_indices)
+            run = table.slice(position, end - position)
+            writer.write_table(run)
+            rows += run.num_rows
+            tokens += pc.sum(run["token_length"]).as_py() or 0
+            if end < len(row_indices):
+                current[k] = (table, row_indices, end)
+                heapq.heappush(heap, (row_indices[end], k))
+            else:
+                advance(k)
+            release_arrow_memory()
+    log.info("gather: %d shard(s), %d rows, %d tokens", len(files), rows, tokens)
+    return {"rows_counted": rows, "tokens_counted": tokens}
 
 
 def available_cpus() -> int:

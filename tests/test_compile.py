@@ -18,7 +18,8 @@ for name in {HEAVY!r}:
 sys.argv = ["pipeline.py", *sys.argv[1:]]
 runpy.run_path({str(REPO / "pipeline.py")!r}, run_name="__main__")
 """
-MIXING_EXECUTORS = {"exec-fetch-tokenizer", "exec-load-summaries", "exec-count-tokens",
+MIXING_EXECUTORS = {"exec-fetch-tokenizer", "exec-load-summaries", "exec-plan-cuts",
+                    "exec-shard-indices", "exec-count-tokens", "exec-gather-samples",
                     "exec-mix-cut", "exec-select-cut"}
 COMPILED = {  # checked-in YAML → the compile flags that make it
     "compiled/knowledge_mixing.yaml": [],
@@ -69,10 +70,14 @@ def test_default_pipeline_runs_our_image_with_no_install_and_set_resources(tmp_p
     assert params["tokenizer"]["defaultValue"] == "bundled-qwen"
     assert params["step03_uri"]["parameterType"] == "STRING"
     stage = spec["components"]["comp-knowledge-mixing-stage"]["dag"]["tasks"]
-    assert stage["for-loop-1"]["parameterIterator"]["items"]["inputParameter"] == \
-        "pipelinechannel--count-tokens-Output"
-    assert all(task["cachingOptions"]["enableCache"] for name, task in stage.items()
-               if name != "for-loop-1")
+    loops = {task["parameterIterator"]["items"]["inputParameter"]: task["componentRef"]["name"]
+             for task in stage.values() if "parameterIterator" in task}
+    assert set(loops) == {"pipelinechannel--shard-indices-Output",  # count fans out over shards
+                          "pipelinechannel--plan-cuts-Output"}      # mix fans out over cuts
+    cut_loop = spec["components"][loops["pipelinechannel--plan-cuts-Output"]]["dag"]["tasks"]
+    assert set(cut_loop) == {"mix-cut"}
+    assert all(task["cachingOptions"]["enableCache"] for task in stage.values()
+               if "parameterIterator" not in task)
 
 
 def test_compile_settings_are_flags(tmp_path):

@@ -5,7 +5,16 @@ import pytest
 from conftest import read_jsonl
 from kfp import dsl
 
-from components import count_tokens, fetch_tokenizer, load_summaries, mix_cut, select_cut
+from components import (
+    count_tokens,
+    fetch_tokenizer,
+    gather_samples,
+    load_summaries,
+    mix_cut,
+    plan_cuts,
+    select_cut,
+    shard_indices,
+)
 from knowledge_mixing.tokens import BUNDLED_TOKENIZER
 
 
@@ -22,12 +31,19 @@ def counted(step03_layouts, tmp_path_factory):
                                summaries=summaries, metrics=load_metrics)
     tokenizer_files = artifact(dsl.Artifact, work / "tokenizer")
     fetch_tokenizer.python_func(tokenizer=BUNDLED_TOKENIZER, tokenizer_files=tokenizer_files)
+    plan = artifact(dsl.Artifact, work / "plan")
+    feasible = plan_cuts.python_func(summaries=summaries, plan=plan, cut_sizes=[10, 1, 5],
+                                     qa_per_doc=3, shards=2)
+    shards = []
+    for shard in shard_indices.python_func(shards=2):
+        shards.append(artifact(dsl.Dataset, work / f"shard{shard}"))
+        count_tokens.python_func(
+            summaries=summaries, tokenizer_files=tokenizer_files, plan=plan, samples=shards[-1],
+            metrics=artifact(dsl.Metrics, work / f"count_metrics{shard}"), qa_per_doc=3,
+            seed=42, shard=shard, shards=2)
     samples = artifact(dsl.Dataset, work / "samples")
-    count_metrics = artifact(dsl.Metrics, work / "count_metrics")
-    feasible = count_tokens.python_func(
-        summaries=summaries, tokenizer_files=tokenizer_files, samples=samples,
-        metrics=count_metrics, cut_sizes=[10, 1, 5], qa_per_doc=3, seed=42)
-    return work, summaries, load_metrics, samples, count_metrics, feasible
+    gather_samples.python_func(shards=shards[::-1], samples=samples)
+    return work, summaries, load_metrics, samples, plan, feasible
 
 
 def test_load_summaries_reports_counts_per_set(counted):
@@ -48,12 +64,13 @@ def test_fetch_tokenizer_saves_files_that_count_the_same(counted, qwen_tokenizer
     assert count(load_tokenizer(str(work / "tokenizer")), conversation) == count(qwen_tokenizer, conversation)
 
 
-def test_count_tokens_returns_feasible_cuts_and_reports_the_plan(counted):
-    *_, samples, metrics, feasible = counted
+def test_plan_count_and_gather_report_what_they_did(counted):
+    *_, samples, plan, feasible = counted
     assert feasible == [1, 5]
+    assert set(plan.metadata["infeasible_cuts"]) == {"10"}
+    assert open(plan.path).read().startswith("cut 10: extractive_summary averages 5.00")
     assert samples.metadata["tokenizer"] == BUNDLED_TOKENIZER
-    assert set(samples.metadata["infeasible_cuts"]) == {"10"}
-    assert metrics.metadata["tokens_counted"] == samples.metadata["tokens_counted"] > 0
+    assert samples.metadata["rows_counted"] == 134 and samples.metadata["tokens_counted"] > 0
 
 
 def test_mix_cut_and_select_cut(counted):

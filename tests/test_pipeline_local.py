@@ -150,3 +150,22 @@ def test_disconnected_variant_runs_locally_with_imported_tokenizer_files(tmp_pat
     fetched = pipeline.build_pipeline()(step03_uri=str(EXAMPLE_STEP_03), cut_sizes=[5])
     assert open(imported.outputs["training_dataset"].path, "rb").read() == \
         open(fetched.outputs["training_dataset"].path, "rb").read()
+
+
+def test_sharded_counting_gives_the_same_bytes(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    import make_data
+
+    make_data.write(tmp_path / "step_03", raw_documents=8, layout="new")
+    for shards in (1, 4):
+        assert run("--input", tmp_path / "step_03", "--output", tmp_path / f"out{shards}",
+                   "--cut-sizes", "1,5,20", "--shards", shards) == 0
+    one, four = (sorted((tmp_path / f"out{n}").glob("combined_cut_*x.jsonl")) for n in (1, 4))
+    assert [p.name for p in one] == [p.name for p in four] and len(one) == 3
+    for a, b in zip(one, four):
+        assert a.read_bytes() == b.read_bytes()
+    summaries = [json.loads((tmp_path / f"out{n}" / "summary.json").read_text()) for n in (1, 4)]
+    assert summaries[0]["cuts"] == summaries[1]["cuts"]
+    assert summaries[0]["plan"]["rows_counted"] == summaries[1]["plan"]["rows_counted"] > 0

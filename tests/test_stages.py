@@ -8,8 +8,10 @@ from conftest import read_jsonl
 from knowledge_mixing.sampling import ParameterError
 from knowledge_mixing.stages import (
     count_stage,
+    gather_stage,
     load_stage,
     mix_stage,
+    plan_stage,
     select_training_cut,
 )
 from knowledge_mixing.tokens import BUNDLED_TOKENIZER
@@ -22,8 +24,9 @@ def mix(step03_dir, tmp_path, cut_sizes=(1, 5, 10), qa_per_doc=3, seed=42, gpt_o
     tmp_path.mkdir(parents=True, exist_ok=True)
     summaries, samples = tmp_path / "summaries.parquet", tmp_path / "samples.parquet"
     loaded = load_stage(str(step03_dir), str(summaries), gpt_oss)
-    plan = count_stage(str(summaries), str(samples), list(cut_sizes), qa_per_doc, seed,
-                       BUNDLED_TOKENIZER, gpt_oss)
+    plan = plan_stage(str(summaries), list(cut_sizes), qa_per_doc, 1)
+    count_stage(str(summaries), str(samples), plan["feasible_cuts"], qa_per_doc, seed,
+                BUNDLED_TOKENIZER, gpt_oss)
     outputs = {}
     for cut in plan["feasible_cuts"]:
         outputs[cut] = tmp_path / f"combined_cut_{cut}x.jsonl"
@@ -109,12 +112,42 @@ def test_statistics_count_key_facts_blocks_as_raw_documents(step03_layouts, tmp_
     assert report["tokens"] == sum(r["token_length"] for r in read_jsonl(tmp_path / "cut.jsonl"))
 
 
-def test_no_feasible_cut_fails_before_loading_the_tokenizer(step03_layouts, tmp_path):
+def test_no_feasible_cut_fails_in_the_plan(step03_layouts, tmp_path):
     summaries = tmp_path / "s.parquet"
     load_stage(str(step03_layouts["new"]), str(summaries), False)
     with pytest.raises(ParameterError, match="extractive_summary 5.00"):
-        count_stage(str(summaries), str(tmp_path / "x.parquet"), [10, 20], 3, 42,
-                    "/no/such/tokenizer", False)
+        plan_stage(str(summaries), [10, 20], 3, 1)
+    with pytest.raises(ParameterError, match="shards: 0 is not an integer ≥ 1"):
+        plan_stage(str(summaries), [1], 3, 0)
+
+
+@pytest.mark.parametrize("shards", [2, 5])
+def test_shards_partition_by_raw_document_and_gather_to_the_same_samples(tmp_path, shards):
+    import sys
+
+    import pyarrow.parquet as pq
+    from conftest import REPO
+
+    sys.path.insert(0, str(REPO / "bench"))
+    import make_data
+
+    make_data.write(tmp_path / "in", raw_documents=8, layout="new")
+    summaries = tmp_path / "s.parquet"
+    load_stage(str(tmp_path / "in"), str(summaries), False)
+    whole = tmp_path / "whole.parquet"
+    count_stage(str(summaries), str(whole), [1, 5, 20], 3, 42, BUNDLED_TOKENIZER, False)
+    parts = []
+    for shard in range(shards):
+        parts.append(tmp_path / f"part{shard}.parquet")
+        report = count_stage(str(summaries), str(parts[-1]), [1, 5, 20], 3, 42,
+                             BUNDLED_TOKENIZER, False, shard=shard, shards=shards)
+        assert report["rows_counted"] > 0
+        raw = [r for r in pq.read_table(parts[-1])["raw_document"].to_pylist() if r]
+        assert all(r not in set(raw) for p in parts[:-1]
+                   for r in pq.read_table(p)["raw_document"].to_pylist() if r)
+    gathered = tmp_path / "gathered.parquet"
+    gather_stage([str(p) for p in parts], str(gathered))
+    assert pq.read_table(gathered).equals(pq.read_table(whole))
 
 
 def test_gpt_oss_format_writes_thinking_only_with_reasoning(step03_layouts, tmp_path):
