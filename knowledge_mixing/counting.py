@@ -34,14 +34,16 @@ REMEMBERED_TEXTS = 50_000
 PROBES = ("Hello world.", " leading space", "\n\nWhat is it?", "Ünïcödé text", "x", "42.\n")
 
 
-def as_trainer_wraps(messages: list[dict]) -> list[dict]:
-    """The conversation as instructlab-training wraps an `unmask: true` row before rendering."""
+def as_trainer_wraps(messages: list[dict], unmask: bool = True) -> list[dict]:
+    """The conversation as instructlab-training wraps it before rendering: every non-system turn
+    of an `unmask: true` row, only the assistant turns otherwise."""
     begin, end, reasoning_begin, reasoning_end = TRAINER_MARKERS
-    has_reasoning = any(m.get(k) is not None for m in messages if m["role"] != "system"
+    trained = {m["role"] for m in messages} - {"system"} if unmask else {"assistant"}
+    has_reasoning = any(m.get(k) is not None for m in messages if m["role"] in trained
                         for k in REASONING_KEYS)
     wrapped = []
     for message in messages:
-        if message["role"] == "system":
+        if message["role"] not in trained:
             wrapped.append(message)
             continue
         message = dict(message)
@@ -141,10 +143,14 @@ class TokenCounter:
             for text, ids in zip(batch, self._encode(batch)):
                 self.lengths[text] = sum(i not in self.marker_ids for i in ids)
 
-    def count(self, conversations: list[list[dict]]) -> list[int]:
-        wrapped = [as_trainer_wraps(messages) for messages in conversations]
+    def count(self, conversations: list[list[dict]], unmask: list[bool] | None = None) -> list[int]:
+        """Token count of each conversation as the trainer encodes it (`unmask` per row, default
+        true as on every knowledge row)."""
+        unmask = [True] * len(conversations) if unmask is None else unmask
+        wrapped = [as_trainer_wraps(messages, u) for messages, u in zip(conversations, unmask)]
         if self.piecewise:
-            wrapped = [self._cut_user_turns(messages) for messages in wrapped]
+            wrapped = [self._cut_user_turns(messages) if u else messages
+                       for messages, u in zip(wrapped, unmask)]
         rendered = self.tokenizer.apply_chat_template(wrapped, tokenize=False) if wrapped else []
         if not self.piecewise:
             self._remember(set(rendered))

@@ -6,6 +6,7 @@ a regex pre-tokeniser (Qwen), one whose template emits BOS, a SentencePiece-styl
 pieces are not independent, so it must fall back to whole renderings), and a WordPiece one that
 lowercases.
 """
+import json
 import sys
 
 import pytest
@@ -75,13 +76,14 @@ def wordpiece_lowercase():
         decoders.WordPiece(), CHATML, specials)
 
 
-def trainer_counts(tokenizer, conversations):
+def trainer_counts(tokenizer, conversations, unmask=None):
     """What instructlab-training counts: the whole wrapped rendering, encoded once with its
     markers as special tokens, markers dropped."""
+    unmask = unmask or [True] * len(conversations)
     tokenizer.add_special_tokens({"additional_special_tokens": list(MARKERS)})
     marker_ids = set(tokenizer.convert_tokens_to_ids(list(MARKERS)))
-    rendered = tokenizer.apply_chat_template([as_trainer_wraps(m) for m in conversations],
-                                             tokenize=False)
+    rendered = tokenizer.apply_chat_template(
+        [as_trainer_wraps(m, u) for m, u in zip(conversations, unmask)], tokenize=False)
     ids = tokenizer(rendered, add_special_tokens=False)["input_ids"]
     return [sum(i not in marker_ids for i in row) for row in ids]
 
@@ -118,3 +120,17 @@ def test_junction_check_refuses_to_cut_inside_a_pre_token(qwen_tokenizer):
     assert not counter.junction_is_clean("Outline\nA summary", "ies of it")       # mid-word
     assert not counter.junction_is_clean("Outline\nA summary.  ", "What")       # a space joins the word
     assert not counter.junction_is_clean("text <|im_", "end|> more")            # an added token
+
+
+@pytest.mark.parametrize("kind", ["qwen", "bos", "sentencepiece", "wordpiece"])
+def test_replay_rows_count_as_the_trainer_wraps_them(conversations, tokenizer_dirs, kind):
+    """Replay rows: system turns, `unmask` false (only assistant turns wrapped) or true."""
+    chat = [json.loads(line)["messages"]
+            for line in open(REPO / "examples" / "replay" / "general_chat.jsonl")]
+    rows = chat * 2 + conversations[:200]
+    unmask = [False] * len(chat) + [True] * len(chat) + [False] * 200
+
+    def make():
+        return AutoTokenizer.from_pretrained(str(tokenizer_dirs[kind]))
+
+    assert TokenCounter(make()).count(rows, unmask) == trainer_counts(make(), rows, unmask)
