@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import List, NamedTuple, Optional
 
@@ -28,6 +28,7 @@ from kfp import compiler, dsl, kubernetes
 from kfp import components as kfp_components
 
 from components import (
+    count_replay,
     count_tokens,
     fetch_tokenizer,
     gather_samples,
@@ -38,13 +39,9 @@ from components import (
     shard_indices,
 )
 from components.image import IMAGE
-from knowledge_mixing.sampling import (
-    ParameterError,
-    parse_cut_sizes,
-    validate_qa_per_doc,
-    validate_shards,
-)
-from knowledge_mixing.summary import cut_file_name, run_summary, summary_table
+from knowledge_mixing.recipe import Recipe, apply_recipe, recipe_from_text
+from knowledge_mixing.sampling import ParameterError, validate_shards
+from knowledge_mixing.summary import run_summary, summary_table
 from knowledge_mixing.tokens import BUNDLED_TOKENIZER
 
 HERE = Path(__file__).resolve().parent
@@ -65,11 +62,13 @@ MIXING_PARAMETERS = (
     ("train_cut", int, 0),
     ("trust_remote_code", bool, False),
     ("shards", int, 1),
+    ("recipe", str, ""),
 )
 
 
 class MixingOutputs(NamedTuple):
     cuts: List[dsl.Dataset]
+    validation_cuts: List[dsl.Dataset]
     training_dataset: dsl.Dataset
     summaries: dsl.Dataset
     plan: dsl.Artifact
@@ -135,20 +134,22 @@ def build_mixing_stage(settings: ClusterSettings = ClusterSettings()):
         train_cut: int = 0,
         trust_remote_code: bool = False,
         shards: int = 1,
+        recipe: str = "",
     ) -> MixingOutputs:
         loaded = settings.apply(load_summaries(step03=step03,
                                                save_gpt_oss_format=save_gpt_oss_format))
         planned = settings.apply(plan_cuts(summaries=loaded.outputs["summaries"],
-                                           cut_sizes=cut_sizes, qa_per_doc=qa_per_doc,
-                                           shards=shards))
+                                           cut_sizes=cut_sizes, qa_per_doc=qa_per_doc, seed=seed,
+                                           recipe=recipe, shards=shards))
+        replay = settings.apply(count_replay(tokenizer_files=tokenizer_files,
+                                             plan=planned.outputs["plan"],
+                                             trust_remote_code=trust_remote_code))
         sharding = settings.apply(shard_indices(shards=shards))
         with dsl.ParallelFor(sharding.output, name="shard") as shard:
             counted = settings.apply(count_tokens(
                 summaries=loaded.outputs["summaries"],
                 tokenizer_files=tokenizer_files,
                 plan=planned.outputs["plan"],
-                qa_per_doc=qa_per_doc,
-                seed=seed,
                 save_gpt_oss_format=save_gpt_oss_format,
                 trust_remote_code=trust_remote_code,
                 shard=shard,
@@ -157,11 +158,14 @@ def build_mixing_stage(settings: ClusterSettings = ClusterSettings()):
         # KFP cannot hand a collection from one loop to the tasks of another: gather first.
         gathered = settings.apply(gather_samples(shards=dsl.Collected(counted.outputs["samples"])))
         with dsl.ParallelFor(planned.outputs["Output"], name="cut") as cut:
-            mixed = settings.apply(mix_cut(samples=gathered.outputs["samples"], cut=cut))
+            mixed = settings.apply(mix_cut(samples=gathered.outputs["samples"],
+                                           replay=replay.outputs["replay"],
+                                           plan=planned.outputs["plan"], cut=cut))
         chosen = settings.apply(select_cut(cuts=dsl.Collected(mixed.outputs["mixed"]),
                                            train_cut=train_cut))
         return MixingOutputs(
             cuts=dsl.Collected(mixed.outputs["mixed"]),
+            validation_cuts=dsl.Collected(mixed.outputs["validation"]),
             training_dataset=chosen.outputs["training_dataset"],
             summaries=loaded.outputs["summaries"],
             plan=planned.outputs["plan"],
@@ -364,6 +368,7 @@ def build_pipeline(options: PipelineOptions = PipelineOptions()):
                 inputs["pvc_path"] = dsl.WORKSPACE_PATH_PLACEHOLDER
             settings.give_hub_token(training.component(**inputs))
         return MixingOutputs(cuts=stage.outputs["cuts"],
+                             validation_cuts=stage.outputs["validation_cuts"],
                              training_dataset=stage.outputs["training_dataset"],
                              summaries=stage.outputs["summaries"],
                              plan=stage.outputs["plan"],
@@ -416,16 +421,23 @@ def run_locally(input_dir: Path, output_dir: Path, parameters: dict) -> dict:
         local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=pipeline_root)
         outputs = build_pipeline()(step03_uri=str(input_dir.resolve()), **parameters).outputs
         output_dir.mkdir(parents=True, exist_ok=True)
+        plan = json.loads(Path(outputs["plan"].path).read_text(encoding="utf-8"))
         cut_reports = [dict(artifact.metadata) for artifact in outputs["cuts"]]
-        for artifact, report in zip(outputs["cuts"], cut_reports):
-            shutil.copyfile(artifact.path, output_dir / cut_file_name(int(report["cut"])))
-        summary = run_summary(parameters, dict(outputs["summaries"].metadata),
-                              {**outputs["plan"].metadata, **outputs["samples"].metadata},
-                              cut_reports, outputs["training_dataset"].metadata["cut"])
-    for stale in output_dir.glob("combined_cut_*x.jsonl"):
-        if stale.name not in {c["file"] for c in summary["cuts"].values()}:
-            print(f"removing {stale}: left by an earlier run, not produced by this one")
-            stale.unlink()
+        written = []
+        for artifact, validation in zip(outputs["cuts"], outputs["validation_cuts"]):
+            written.append(artifact.metadata["file_name"])
+            shutil.copyfile(artifact.path, output_dir / written[-1])
+            if plan["recipe"]["validation_fraction"]:
+                written.append(validation.metadata["file_name"])
+                shutil.copyfile(validation.path, output_dir / written[-1])
+        summary = run_summary(parameters, dict(outputs["summaries"].metadata), plan,
+                              dict(outputs["samples"].metadata), cut_reports,
+                              outputs["training_dataset"].metadata["cut"])
+    for pattern in ("combined_cut_*x.jsonl", "validation_cut_*x.jsonl"):
+        for stale in output_dir.glob(pattern):
+            if stale.name not in written:
+                print(f"removing {stale}: left by an earlier run, not produced by this one")
+                stale.unlink()
     (output_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -496,13 +508,31 @@ def submit_run(host: str, token: str, package_path: str, arguments: dict, experi
 
 
 def add_mixing_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cut-sizes", default=",".join(map(str, DEFAULT_CUT_SIZES)),
+    parser.add_argument("--recipe", type=Path, metavar="FILE.yaml",
+                        help="mixing recipe, YAML or JSON (seed, cut_sizes, qa_per_doc, sets, "
+                        "replay, max_seq_len, target_tokens, shuffle, validation_fraction); the "
+                        "flags below override single keys")
+    parser.add_argument("--cut-sizes",
                         help="comma-separated summaries per raw document, one output per cut "
-                        "(default: %(default)s)")
-    parser.add_argument("--qa-per-doc", type=int, default=DEFAULT_QA_PER_DOC,
-                        help="Q&A pairs kept per sampled summary (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                        help="seed of the summary sampling (default: %(default)s)")
+                        f"(default: {','.join(map(str, DEFAULT_CUT_SIZES))})")
+    parser.add_argument("--qa-per-doc", type=int,
+                        help=f"Q&A pairs kept per sampled summary (default: {DEFAULT_QA_PER_DOC})")
+    parser.add_argument("--seed", type=int,
+                        help=f"seed of every seeded choice (default: {DEFAULT_SEED})")
+    parser.add_argument("--weight", action="append", default=[], metavar="SET=WEIGHT",
+                        help="weight of a knowledge set: 2 doubles it, 0.5 keeps a seeded half, "
+                        "0 leaves it out (repeatable)")
+    parser.add_argument("--replay", action="append", default=[], metavar="FILE.jsonl=RATIO",
+                        help="chat JSONL mixed in at RATIO × the cut's knowledge tokens "
+                        "(repeatable; replaces the recipe's replay list)")
+    parser.add_argument("--max-seq-len", type=int,
+                        help="drop (and count) samples of this many tokens or more")
+    parser.add_argument("--target-tokens", type=int,
+                        help="scale the knowledge sets to about this many tokens per cut")
+    parser.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=None,
+                        help="seeded shuffle of each cut's rows (default: off)")
+    parser.add_argument("--validation-fraction", type=float,
+                        help="seeded share of Q&A rows held out to validation_cut_{N}x.jsonl")
     parser.add_argument("--tokenizer", default=BUNDLED_TOKENIZER,
                         help="student tokenizer: a hub model id or a local directory (default: "
                         f"{BUNDLED_TOKENIZER}, the Qwen tokenizer shipped with the project)")
@@ -558,15 +588,60 @@ def pipeline_from_arguments(args: argparse.Namespace):
         training=training_step(args.training_component)))
 
 
-def mixing_parameters(args: argparse.Namespace) -> dict:
-    return {
-        "cut_sizes": parse_cut_sizes(args.cut_sizes),
-        "qa_per_doc": validate_qa_per_doc(args.qa_per_doc),
+def named_value(text: str, flag: str, convert=float) -> tuple:
+    """NAME=VALUE of a repeatable flag, split at the last `=`."""
+    name, sep, value = text.rpartition("=")
+    try:
+        if not sep or not name:
+            raise ValueError
+        return name, convert(value)
+    except ValueError:
+        raise ParameterError(f"{flag} {text!r}: expected NAME=NUMBER") from None
+
+
+def command_line_recipe(args: argparse.Namespace, local_paths: bool) -> Recipe:
+    """The recipe file (if any) laid over the defaults, then the flags over the file. With
+    `local_paths`, replay paths become absolute: a file's relative to the recipe's folder, a
+    flag's relative to the working directory (the tasks run elsewhere)."""
+    recipe = Recipe()
+    if args.recipe:
+        try:
+            text = args.recipe.read_text(encoding="utf-8")
+        except OSError as e:
+            raise ParameterError(f"--recipe {args.recipe}: cannot read it ({e.strerror})") from e
+        recipe = recipe_from_text(text, recipe, source=str(args.recipe))
+        if local_paths:
+            folder = args.recipe.resolve().parent
+            recipe = replace(recipe, replay=tuple(
+                replace(r, path=str(folder / Path(r.path).expanduser())) for r in recipe.replay))
+    flags = {
+        "cut_sizes": args.cut_sizes,
+        "qa_per_doc": args.qa_per_doc,
         "seed": args.seed,
+        "sets": dict(named_value(w, "--weight") for w in args.weight) or None,
+        "replay": [{"path": str(Path(p).resolve()) if local_paths else p, "token_ratio": r}
+                   for p, r in (named_value(r, "--replay") for r in args.replay)] or None,
+        "max_seq_len": args.max_seq_len,
+        "target_tokens": args.target_tokens,
+        "shuffle": args.shuffle,
+        "validation_fraction": args.validation_fraction,
+    }
+    return apply_recipe({k: v for k, v in flags.items() if v is not None}, recipe,
+                        source="command line")
+
+
+def mixing_parameters(args: argparse.Namespace, recipe: Recipe) -> dict:
+    """The pipeline's mixing parameters; `recipe` holds the whole effective recipe, so the run
+    records it, and cut_sizes, qa_per_doc and seed repeat its values."""
+    return {
+        "cut_sizes": list(recipe.cut_sizes),
+        "qa_per_doc": recipe.qa_per_doc,
+        "seed": recipe.seed,
         "save_gpt_oss_format": args.save_gpt_oss_format,
         "train_cut": args.train_cut,
         "trust_remote_code": args.trust_remote_code,
         "shards": validate_shards(args.shards),
+        "recipe": recipe.to_json(),
     }
 
 
@@ -618,7 +693,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             compile_pipeline(pipeline_from_arguments(args), str(args.output), args.image)
             print(f"wrote {args.output}")
             return 0
-        parameters = mixing_parameters(args)
+        parameters = mixing_parameters(args, command_line_recipe(args, args.command == "run"))
     except ParameterError as e:
         parser.error(str(e))
 

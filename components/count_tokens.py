@@ -12,20 +12,19 @@ def count_tokens(
     plan: Input[Artifact],
     samples: Output[Dataset],
     metrics: Output[Metrics],
-    qa_per_doc: int,
-    seed: int,
     save_gpt_oss_format: bool = False,
     trust_remote_code: bool = False,
     shard: int = 0,
     shards: int = 1,
 ):
     """Build the chat sample of every Q&A pair of this shard (rows partitioned by raw document)
-    that the largest feasible cut of `plan` takes, and count its tokens with the student's chat
-    template (the files of `tokenizer_files`), on every CPU of the pod."""
-    from knowledge_mixing.stages import configure_logging, count_stage
+    that the largest feasible cut of `plan` takes (with the plan's qa_per_doc and seed), and count
+    its tokens with the student's chat template (the files of `tokenizer_files`), on every CPU."""
+    from knowledge_mixing.stages import configure_logging, count_stage, read_plan
 
     configure_logging()
-    report = count_stage(summaries.path, samples.path, plan.metadata["feasible_cuts"], qa_per_doc, seed,
+    planned, recipe = read_plan(plan.path)
+    report = count_stage(summaries.path, samples.path, planned["feasible_cuts"], recipe,
                          tokenizer_files.path, save_gpt_oss_format, trust_remote_code,
                          shard, shards)
     samples.metadata.update(report)

@@ -1,4 +1,5 @@
-"""KFP component: which cut sizes are feasible, decided once before any counting."""
+"""KFP component: the effective recipe, and which cut sizes are feasible, decided once before
+any counting."""
 from typing import List
 
 from kfp import dsl
@@ -13,16 +14,24 @@ def plan_cuts(
     plan: Output[Artifact],
     cut_sizes: List[int],
     qa_per_doc: int,
+    seed: int,
+    recipe: str = "",
     shards: int = 1,
 ) -> List[int]:
-    """Keep the cut sizes every sampled set can fill on average (fails, naming the sets and their
-    averages, when none is); the plan artifact says why the others were dropped. Returns the
+    """Lay the `recipe` (YAML or JSON; its keys win over cut_sizes, qa_per_doc and seed) over
+    the parameters, and keep the cut sizes every sampled set can fill on average (fails, naming
+    the sets and their averages, when none is). The plan artifact (JSON) carries the effective
+    recipe, the input fingerprints and why cuts were dropped to the later tasks. Returns the
     feasible cut sizes, ascending."""
+    import json
+
+    from knowledge_mixing.recipe import effective_recipe
     from knowledge_mixing.stages import configure_logging, plan_stage
 
     configure_logging()
-    report = plan_stage(summaries.path, cut_sizes, qa_per_doc, shards)
+    report = plan_stage(summaries.path, effective_recipe(cut_sizes, qa_per_doc, seed, recipe),
+                        shards, dict(summaries.metadata.get("input_sha256", {})))
     plan.metadata.update(report)
     with open(plan.path, "w", encoding="utf-8") as f:
-        f.write("\n".join(f"cut {c}: {why}" for c, why in report["infeasible_cuts"].items()) + "\n")
+        json.dump(report, f, indent=2)
     return report["feasible_cuts"]

@@ -6,6 +6,7 @@ the file, the line and the column, and nothing is dropped without being counted.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -190,7 +191,7 @@ def _normalise(row: dict, kset: KnowledgeSet, save_gpt_oss_format: bool, counts:
     return (kset.name, raw_document, document, document_outline, question, response, reasoning)
 
 
-def _json_lines(path: Path):
+def json_lines(path: Path):
     """(line number, object) of every non-blank line, with JSON errors at their line and column."""
     with path.open(encoding="utf-8") as f:
         for line_number, line in enumerate(f, start=1):
@@ -211,7 +212,7 @@ def _json_lines(path: Path):
 
 def _explain(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, error: Exception):
     """The fast reader failed: re-read line by line to name the line and column at fault."""
-    for line_number, row in _json_lines(path):
+    for line_number, row in json_lines(path):
         _normalise(row, kset, save_gpt_oss_format, SetCounts(), f"{path}, line {line_number}")
     raise InputError(f"{path}: cannot be read as JSON Lines ({error})") from error
 
@@ -275,6 +276,15 @@ class Step03Reader:
                 kset.name, counts.files, counts.rows_read, counts.dropped_gpt_oss_filter,
                 counts.dropped_empty_response, counts.rows_kept, time.perf_counter() - started,
             )
+
+
+def file_sha256(path: str | Path) -> str:
+    """The fingerprint recorded for every input file, so a mix can be traced to its bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(8 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_step03(step03_dir: str | Path, save_gpt_oss_format: bool = False) -> LoadResult:

@@ -42,6 +42,7 @@ def cut_report_markdown(report: dict) -> str:
     for name, stats in report["sets"].items():
         lines.append(f"| {name} | {stats['samples']:,} | {stats['tokens']:,} | "
                      f"{stats['raw_documents']:,} | {stats['summaries']:,} |")
+    lines += recipe_markdown(report)
     histogram = report["token_length_histogram"]
     if histogram:
         peak = max(b["samples"] for b in histogram)
@@ -51,6 +52,25 @@ def cut_report_markdown(report: dict) -> str:
             bar = "█" * round(BAR_WIDTH * b["samples"] / peak)
             lines.append(f"| {b['from']:,}–{b['to']:,} | {b['samples']:,} | {bar} |")
     return "\n".join(lines) + "\n"
+
+
+def recipe_markdown(report: dict) -> list[str]:
+    """What the recipe did to the cut, set by set and replay source by source."""
+    def pair(account: dict) -> str:
+        return f"{account['samples']:,} / {account['tokens']:,}"
+
+    lines = ["", f"## Recipe `{report['recipe_sha256'][:12]}`", "",
+             "Samples / tokens before and after the recipe.", "",
+             "| set | weight | in cut | over length (dropped) | validation | mixed |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name, a in report["knowledge"].items():
+        lines.append(f"| {name} | {a['weight']:g} | {pair(a['in_cut'])} | {pair(a['over_length'])} | "
+                     f"{pair(a['validation'])} | {pair(a['mixed'])} |")
+    for r in report["replay"]:
+        lines.append(f"| replay {r['path']} (ratio {r['token_ratio']:g}, target "
+                     f"{r['target_tokens']:,} tokens) | | {pair(r['available'])} | "
+                     f"{pair(r['over_length'])} | | {pair(r['mixed'])} |")
+    return lines
 
 
 def cuts_comparison_markdown(reports: list[dict], training_cut: int) -> str:

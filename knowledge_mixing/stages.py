@@ -10,18 +10,24 @@ from __future__ import annotations
 import bisect
 import collections
 import heapq
+import itertools
+import json
 import logging
 import multiprocessing
 import os
+import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .load import SUMMARIES_SCHEMA, Step03Reader
+from .load import SUMMARIES_SCHEMA, InputError, Step03Reader, file_sha256
 from .messages import build_messages, output_row_json
+from .recipe import Recipe, apply_recipe
+from .replay import replay_row_json, replay_rows
 from .report import token_length_histogram
 from .sampling import (
     ParameterError,
@@ -30,9 +36,9 @@ from .sampling import (
     summaries_per_raw_document,
     text_id,
     validate_cut_sizes,
-    validate_qa_per_doc,
     validate_shards,
 )
+from .selection import knowledge_copies, replay_copies
 from .sets import SAMPLED_SET_NAMES, SET_NAMES, knowledge_set
 from .counting import TokenCounter
 from .tokens import load_tokenizer
@@ -47,14 +53,14 @@ SAMPLES_SCHEMA = pa.schema(
         pa.field("document", pa.string(), nullable=False),
         pa.field("summary_rank", pa.int32(), nullable=False),
         pa.field("qa_index", pa.int32(), nullable=False),
+        pa.field("sample_id", pa.binary(16), nullable=False),
         pa.field("token_length", pa.int32(), nullable=False),
         pa.field("row_json", pa.string(), nullable=False),
     ]
 )
+"""Samples file: one row per Q&A pair a feasible cut can take, counted once for all cuts."""
 COUNT_CHUNK = 4096
 """Rows per step of the counting stage: enough for batched encoding, small for memory."""
-QA_PER_DOC_KEY = "knowledge_mixing.qa_per_doc"
-"""Samples-file metadata: the qa_per_doc the rows were selected with, so every cut uses it."""
 
 
 def release_arrow_memory() -> None:
@@ -70,20 +76,27 @@ def configure_logging() -> None:
 
 
 def load_stage(step03_dir: str, summaries_path: str, save_gpt_oss_format: bool) -> dict:
-    """Load and normalise the step-03 folder, streaming it into Parquet; return counts per set."""
+    """Load and normalise the step-03 folder, streaming it into Parquet; return counts per set
+    and every input file's sha256 (hashed on a second thread while the first one parses)."""
     reader = Step03Reader(step03_dir, save_gpt_oss_format)
-    rows = 0
-    with pq.ParquetWriter(summaries_path, SUMMARIES_SCHEMA) as writer:
-        for batch in reader.batches():
-            writer.write_batch(batch)
-            rows += batch.num_rows
-            del batch
-            release_arrow_memory()
+    files = [path for name in SET_NAMES for path in reader.files.get(name, [])]
+    with ThreadPoolExecutor(1) as hasher:
+        digests = hasher.map(file_sha256, files)
+        rows = 0
+        with pq.ParquetWriter(summaries_path, SUMMARIES_SCHEMA) as writer:
+            for batch in reader.batches():
+                writer.write_batch(batch)
+                rows += batch.num_rows
+                del batch
+                release_arrow_memory()
+        inputs = {path.relative_to(reader.root).as_posix(): digest
+                  for path, digest in zip(files, digests)}
     log.info("load: wrote %d rows of %d sets to Parquet (absent sets: %s)", rows,
              len(reader.counts), ", ".join(reader.absent_sets) or "none")
     return {
         "sets": {name: counts.as_dict() for name, counts in reader.counts.items()},
         "absent_sets": reader.absent_sets,
+        "input_sha256": inputs,
     }
 
 
@@ -103,26 +116,34 @@ def read_identities(path: str) -> tuple[list, list, list]:
     return sets, raw_documents, documents
 
 
-def plan_stage(summaries_path: str, cut_sizes: list, qa_per_doc, shards) -> dict:
-    """Decide once which cut sizes are feasible (SPEC §2.5), before any counting; fail if none."""
-    cut_sizes = validate_cut_sizes(list(cut_sizes))
-    qa_per_doc = validate_qa_per_doc(qa_per_doc)
+def plan_stage(summaries_path: str, recipe: Recipe, shards, input_sha256: dict) -> dict:
+    """Decide once which cut sizes are feasible (SPEC §2.5), before any counting; fail if none.
+    The plan carries the effective recipe and the inputs' fingerprints to every later task."""
     shards = validate_shards(shards)
     sets, raw_documents, documents = read_identities(summaries_path)
     averages = summaries_per_raw_document(sets, raw_documents, documents, SAMPLED_SET_NAMES)
-    plan = plan_cuts(cut_sizes, averages)
+    plan = plan_cuts(list(recipe.cut_sizes), averages)
     for cut, reason in plan.infeasible.items():
         log.warning("plan: cut %d dropped as infeasible: %s", cut, reason)
-    log.info("plan: feasible cuts %s; summaries per raw document: %s; %d shard(s)", plan.feasible,
+    log.info("plan: feasible cuts %s; summaries per raw document: %s; %d shard(s); recipe %s",
+             plan.feasible,
              ", ".join(f"{k} {v:.2f}" for k, v in averages.items()) or "no sampled set present",
-             shards)
+             shards, recipe.to_json())
     return {
         "feasible_cuts": plan.feasible,
         "infeasible_cuts": {str(cut): reason for cut, reason in plan.infeasible.items()},
         "summaries_per_raw_document": averages,
-        "qa_per_doc": qa_per_doc,
         "shards": shards,
+        "recipe": recipe.to_dict(),
+        "recipe_sha256": recipe.fingerprint(),
+        "input_sha256": input_sha256,
     }
+
+
+def read_plan(path: str) -> tuple[dict, Recipe]:
+    """The plan file a plan task wrote, and its recipe."""
+    plan = json.loads(Path(path).read_text(encoding="utf-8"))
+    return plan, apply_recipe(plan["recipe"], source=f"of the plan {path}")
 
 
 def shard_of(raw_document_id: bytes | None, document_id: bytes, shards: int) -> int:
@@ -131,14 +152,14 @@ def shard_of(raw_document_id: bytes | None, document_id: bytes, shards: int) -> 
     return int.from_bytes((raw_document_id or document_id)[:8], "little") % shards
 
 
-def count_stage(summaries_path: str, samples_path: str, feasible_cuts: list, qa_per_doc,
-                seed: int, tokenizer: str, save_gpt_oss_format: bool,
+def count_stage(summaries_path: str, samples_path: str, feasible_cuts: list, recipe: Recipe,
+                tokenizer: str, save_gpt_oss_format: bool,
                 trust_remote_code: bool = False, shard: int = 0, shards: int = 1) -> dict:
     """Build every row of this shard that a feasible cut can take and count its tokens once.
     `tokenizer` is anything load_tokenizer takes; in the pipeline, the fetched tokenizer's files.
     Rows stream through in chunks, so memory follows the chunk, not the input."""
     largest_cut = max(validate_cut_sizes(list(feasible_cuts)))
-    qa_per_doc = validate_qa_per_doc(qa_per_doc)
+    qa_per_doc = recipe.qa_per_doc
     shards = validate_shards(shards)
     if not 0 <= shard < shards:
         raise ParameterError(f"shard: {shard} is not in 0..{shards - 1}")
@@ -146,7 +167,8 @@ def count_stage(summaries_path: str, samples_path: str, feasible_cuts: list, qa_
     # The processes start before this one reads anything, so they do not inherit its memory.
     with ChunkCounters((tokenizer, trust_remote_code, save_gpt_oss_format), workers) as counters:
         sets, raw_documents, documents = read_identities(summaries_path)
-        ranks, qa_indexes = rank_rows(sets, raw_documents, documents, SAMPLED_SET_NAMES, seed)
+        ranks, qa_indexes = rank_rows(sets, raw_documents, documents, SAMPLED_SET_NAMES,
+                                       recipe.seed)
         in_shard = pa.array([shard_of(r, d, shards) == shard
                              for r, d in zip(raw_documents, documents)], pa.bool_())
         del sets, raw_documents, documents
@@ -158,7 +180,7 @@ def count_stage(summaries_path: str, samples_path: str, feasible_cuts: list, qa_
                  len(keep), largest_cut, qa_per_doc)
 
         started, offset, rows, tokens = time.perf_counter(), 0, 0, 0
-        schema = SAMPLES_SCHEMA.with_metadata({QA_PER_DOC_KEY: str(qa_per_doc)})
+        schema = SAMPLES_SCHEMA
 
         def chunks():
             nonlocal offset
@@ -281,6 +303,11 @@ def _count_chunk(chunk: dict) -> dict:
         for question, outline, raw_document, document, messages, length in zip(
             chunk["question"], chunk["document_outline"], chunk["raw_document"],
             chunk["document"], conversations, chunk["token_length"])]
+    chunk["sample_id"] = [
+        text_id("\0".join((set_name, document, question, response, reasoning or "")))
+        for set_name, document, question, response, reasoning in zip(
+            chunk["set"], chunk["document"], chunk["question"], chunk["response"],
+            chunk["reasoning"])]
     chunk["_junctions"] = {k: n - before[k] for k, n in counter.junctions.items()}
     chunk["_piecewise"] = counter.piecewise
     return chunk
@@ -368,32 +395,159 @@ class CutStatistics:
                 for name in SET_NAMES if (s := self.sets.get(name))}
 
 
+REPLAY_SCHEMA = pa.schema(
+    [
+        pa.field("source", pa.int32(), nullable=False),
+        pa.field("sample_id", pa.binary(16), nullable=False),
+        pa.field("token_length", pa.int32(), nullable=False),
+        pa.field("row_json", pa.string(), nullable=False),
+    ]
+)
+"""Replay file: every row of every replay source of the recipe, checked and counted once."""
 
-def mix_stage(samples_path: str, cut: int, output_path: str) -> dict:
-    """Write one cut's JSONL (sets in SPEC order, rows in input order), batch by batch, to a
-    file that appears complete or not at all; return the cut's statistics."""
+
+def batched(items, size: int):
+    """Lists of up to `size` items (itertools.batched from Python 3.12 on)."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def replay_stage(recipe: Recipe, tokenizer: str, trust_remote_code: bool, replay_path: str) -> dict:
+    """Read, check and count the recipe's replay sources once for all cuts."""
+    sources = []
+    counter = TokenCounter(load_tokenizer(tokenizer, trust_remote_code)) if recipe.replay else None
+    with pq.ParquetWriter(replay_path, REPLAY_SCHEMA) as writer:
+        for index, source in enumerate(recipe.replay):
+            started, rows, tokens = time.perf_counter(), 0, 0
+            for chunk in batched(replay_rows(source.path), COUNT_CHUNK):
+                lines, conversations, unmask, metadata = zip(*chunk)
+                lengths = counter.count(list(conversations), list(unmask))
+                writer.write_table(pa.Table.from_pydict({
+                    "source": [index] * len(chunk),
+                    "sample_id": [text_id(json.dumps([c, u], sort_keys=True))
+                                  for c, u in zip(conversations, unmask)],
+                    "token_length": lengths,
+                    "row_json": [replay_row_json(source.path, *row, n) for row, n in zip(
+                        zip(lines, conversations, unmask, metadata), lengths)],
+                }, schema=REPLAY_SCHEMA))
+                rows, tokens = rows + len(chunk), tokens + sum(lengths)
+            if not rows:
+                raise InputError(f"replay source {source.path}: the file holds no rows")
+            sources.append({"path": source.path, "sha256": file_sha256(source.path),
+                            "rows": rows, "tokens": tokens})
+            log.info("replay %s: %d rows, %d tokens (%.2fs)", source.path, rows, tokens,
+                     time.perf_counter() - started)
+    return {"sources": sources}
+
+
+def _expanded(rows: pa.Table, copies_per_row: list[int]) -> pa.Table:
+    """Each row as many times as it is taken, in place."""
+    return rows.take(pa.array([i for i, k in enumerate(copies_per_row) for _ in range(k)],
+                              pa.int64()))
+
+
+class _Lines:
+    """Where a cut's lines go: straight to the file, or (shuffle) held until the seeded shuffle."""
+
+    def __init__(self, path: str, shuffle_seed: str | None):
+        self.path, self.shuffle_seed = path, shuffle_seed
+        self.file = open(f"{path}.partial", "w", encoding="utf-8", newline="\n")
+        self.held: list[pa.Array] = []
+        self.count = 0
+
+    def add(self, lines: pa.ChunkedArray) -> None:
+        self.count += len(lines)
+        if self.shuffle_seed is None:
+            for line in lines.to_pylist():
+                self.file.write(line)
+                self.file.write("\n")
+        else:
+            self.held += lines.chunks
+
+    def close(self) -> None:
+        """Write what is held in the seeded order and make the file appear complete."""
+        if self.held:
+            lines = pa.chunked_array(self.held, pa.string())
+            order = list(range(len(lines)))
+            random.Random(self.shuffle_seed).shuffle(order)
+            for start in range(0, len(order), COUNT_CHUNK):
+                for line in lines.take(pa.array(order[start:start + COUNT_CHUNK])).to_pylist():
+                    self.file.write(line)
+                    self.file.write("\n")
+        self.file.close()
+        os.replace(f"{self.path}.partial", self.path)
+
+
+def mix_stage(samples_path: str, replay_path: str, recipe: Recipe, cut: int, output_path: str,
+              validation_path: str) -> dict:
+    """Write one cut's JSONL under the recipe: the cut's summaries and every key-facts and
+    document-QA row, over-length rows dropped, validation rows held out to their own file,
+    weighted, then the replay samples; in set and input order, or shuffled. Files appear
+    complete or not at all. Returns what went in and why."""
     started = time.perf_counter()
     cut = validate_cut_sizes([cut])[0]
     samples = pq.ParquetFile(samples_path)
-    qa_per_doc = int(samples.schema_arrow.metadata[QA_PER_DOC_KEY.encode()])
-    statistics = CutStatistics()
-    partial = f"{output_path}.partial"
-    with open(partial, "w", encoding="utf-8", newline="\n") as f:
-        for group in range(samples.metadata.num_row_groups):
-            rows = samples.read_row_group(group)
-            rows = rows.filter(cut_mask(rows["summary_rank"], rows["qa_index"], cut, qa_per_doc))
-            for line in rows["row_json"].to_pylist():
-                f.write(line)
-                f.write("\n")
-            statistics.add(rows)
-            del rows
-            release_arrow_memory()
-    os.replace(partial, output_path)
+    keys = samples.read(columns=["set", "summary_rank", "qa_index", "sample_id", "token_length"])
+    in_cut = pc.indices_nonzero(cut_mask(keys["summary_rank"], keys["qa_index"], cut,
+                                         recipe.qa_per_doc)).to_pylist()
+    keys = keys.take(pa.array(in_cut, pa.int64())).to_pydict()
+    copies_per_row, held, knowledge = knowledge_copies(
+        keys["set"], keys["token_length"], keys["sample_id"], recipe, SET_NAMES)
+    del keys
+    knowledge_tokens = sum(s["mixed"]["tokens"] for s in knowledge.values())
+    # per row of the samples file, not only of the cut, to walk its row groups
+    copies_by_row, held_by_row = [0] * samples.metadata.num_rows, [False] * samples.metadata.num_rows
+    for row, k, h in zip(in_cut, copies_per_row, held):
+        copies_by_row[row], held_by_row[row] = k, h
+
+    shuffle_seed = f"{recipe.seed}:shuffle:{cut}" if recipe.shuffle else None
+    training, validation = _Lines(output_path, shuffle_seed), _Lines(validation_path, shuffle_seed)
+    statistics, validation_statistics = CutStatistics(), CutStatistics()
+    offset = 0
+    for group in range(samples.metadata.num_row_groups):
+        rows = samples.read_row_group(group)
+        n = rows.num_rows
+        taken = _expanded(rows, copies_by_row[offset:offset + n])
+        training.add(taken["row_json"])
+        statistics.add(taken)
+        kept = rows.filter(pa.array(held_by_row[offset:offset + n], pa.bool_()))
+        validation.add(kept["row_json"])
+        validation_statistics.add(kept)
+        offset += n
+        del rows, taken, kept
+        release_arrow_memory()
+
+    replay_sources = []
+    if recipe.replay:
+        replay = pq.read_table(replay_path)
+        for index, source in enumerate(recipe.replay):
+            rows = replay.filter(pc.equal(replay["source"], index))
+            lengths = rows["token_length"].to_pylist()
+            copies_of_source, report = replay_copies(lengths, rows["sample_id"].to_pylist(),
+                                                     source.token_ratio, knowledge_tokens,
+                                                     recipe, f"replay:{index}")
+            if report["target_tokens"] and not report["mixed"]["samples"]:
+                raise ParameterError(
+                    f"recipe replay[{index}]: no row of {source.path} is shorter than max_seq_len "
+                    f"{recipe.max_seq_len}, so its {report['target_tokens']} tokens cannot be met")
+            taken = _expanded(rows, copies_of_source)
+            training.add(taken["row_json"])
+            statistics.lengths += taken["token_length"].to_pylist()
+            replay_sources.append({"path": source.path, **report})
+        del replay
+    training.close()
+    validation.close()
+
     per_set = statistics.per_set()
-    samples_written = sum(s["samples"] for s in per_set.values())
-    tokens = sum(s["tokens"] for s in per_set.values())
-    log.info("mix cut %d: wrote %d rows, %d tokens (%s) (%.2fs)", cut, samples_written, tokens,
+    replay_samples = sum(s["mixed"]["samples"] for s in replay_sources)
+    replay_tokens = sum(s["mixed"]["tokens"] for s in replay_sources)
+    samples_written = sum(s["samples"] for s in per_set.values()) + replay_samples
+    tokens = sum(s["tokens"] for s in per_set.values()) + replay_tokens
+    log.info("mix cut %d: wrote %d rows, %d tokens (%s%s)%s (%.2fs)", cut, samples_written, tokens,
              ", ".join(f"{k} {v['samples']}" for k, v in per_set.items()),
+             f", replay {replay_samples}" if recipe.replay else "",
+             f"; validation {validation.count} rows" if recipe.validation_fraction else "",
              time.perf_counter() - started)
     return {
         "cut": cut,
@@ -402,6 +556,13 @@ def mix_stage(samples_path: str, cut: int, output_path: str) -> dict:
         "max_token_length": max(statistics.lengths, default=0),
         "sets": per_set,
         "token_length_histogram": token_length_histogram(statistics.lengths),
+        "knowledge": knowledge,
+        "replay": replay_sources,
+        "validation": {"samples": validation.count,
+                       "tokens": sum(validation_statistics.lengths),
+                       "sets": validation_statistics.per_set()},
+        "recipe": recipe.to_dict(),
+        "recipe_sha256": recipe.fingerprint(),
     }
 
 

@@ -14,19 +14,29 @@ def cut_file_name(cut: int) -> str:
     return f"combined_cut_{cut}x.jsonl"
 
 
-def run_summary(parameters: dict, load: dict, plan: dict, cuts: list[dict], training_cut) -> dict:
-    """One document that explains a run's outputs: what was read, planned and written."""
-    load, plan, cuts = whole_numbers(load), whole_numbers(plan), whole_numbers(cuts)
+def validation_file_name(cut: int) -> str:
+    return f"validation_cut_{cut}x.jsonl"
+
+
+def run_summary(parameters: dict, load: dict, plan: dict, counted: dict, cuts: list[dict],
+                training_cut) -> dict:
+    """One document that explains a run's outputs: what was read, planned and written, under
+    which recipe, from which input bytes."""
+    load, counted, cuts = whole_numbers(load), whole_numbers(counted), whole_numbers(cuts)
+    recipe = plan["recipe"]
     return {
         "parameters": parameters,
+        "recipe": recipe,
+        "recipe_sha256": plan["recipe_sha256"],
+        "input_sha256": {k: v for report in cuts for k, v in report["input_sha256"].items()},
         "load": {"sets": in_set_order(load["sets"]), "absent_sets": load["absent_sets"]},
         "plan": {
             "feasible_cuts": plan["feasible_cuts"],
             "infeasible_cuts": dict(sorted(plan["infeasible_cuts"].items(), key=lambda kv: int(kv[0]))),
             "summaries_per_raw_document": in_set_order(plan["summaries_per_raw_document"]),
-            "rows_counted": plan["rows_counted"],
-            "tokens_counted": plan["tokens_counted"],
-            "tokenizer": plan["tokenizer"],
+            "rows_counted": counted["rows_counted"],
+            "tokens_counted": counted["tokens_counted"],
+            "tokenizer": counted["tokenizer"],
         },
         "cuts": {
             str(report["cut"]): {
@@ -35,6 +45,10 @@ def run_summary(parameters: dict, load: dict, plan: dict, cuts: list[dict], trai
                 "tokens": report["tokens"],
                 "max_token_length": report["max_token_length"],
                 "sets": in_set_order(report["sets"]),
+                "knowledge": in_set_order(report["knowledge"]),
+                "replay": report["replay"],
+                "validation": {"file": validation_file_name(report["cut"]),
+                               **report["validation"]} if recipe["validation_fraction"] else None,
                 "token_length_histogram": report["token_length_histogram"],
             }
             for report in sorted(cuts, key=lambda r: r["cut"])
@@ -51,10 +65,23 @@ def summary_table(summary: dict) -> str:
         for set_name, stats in report["sets"].items():
             rows.append((cut, set_name, stats["samples"], stats["tokens"], stats["raw_documents"],
                          stats["summaries"]))
+        for source in report["replay"]:
+            rows.append((cut, f"replay {source['path']}", source["mixed"]["samples"],
+                         source["mixed"]["tokens"], "", ""))
         rows.append((cut, "total", report["samples"], report["tokens"], "", ""))
+        if report["validation"]:
+            rows.append((cut, "validation (held out)", report["validation"]["samples"],
+                         report["validation"]["tokens"], "", ""))
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(v).ljust(w) if i < 2 else str(v).rjust(w)
                        for i, (v, w) in enumerate(zip(r, widths))).rstrip() for r in [header, *rows]]
+    max_seq_len = summary["recipe"]["max_seq_len"]
+    for cut, report in summary["cuts"].items():
+        dropped = sum(a["over_length"]["samples"] for a in [*report["knowledge"].values(),
+                                                            *report["replay"]])
+        if dropped:
+            lines.append(f"cut {cut}: {dropped} samples of {max_seq_len} tokens or more dropped "
+                         "(max_seq_len)")
     for cut, reason in summary["plan"]["infeasible_cuts"].items():
         lines.append(f"cut {cut} not produced: {reason}")
     for set_name in summary["load"]["absent_sets"]:

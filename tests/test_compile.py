@@ -20,7 +20,7 @@ runpy.run_path({str(REPO / "pipeline.py")!r}, run_name="__main__")
 """
 MIXING_EXECUTORS = {"exec-fetch-tokenizer", "exec-load-summaries", "exec-plan-cuts",
                     "exec-shard-indices", "exec-count-tokens", "exec-gather-samples",
-                    "exec-mix-cut", "exec-select-cut"}
+                    "exec-count-replay", "exec-mix-cut", "exec-select-cut"}
 COMPILED = {  # checked-in YAML → the compile flags that make it
     "compiled/knowledge_mixing.yaml": [],
     "compiled/knowledge_mixing_disconnected.yaml": ["--tokenizer-from-uri"],

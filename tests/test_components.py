@@ -6,6 +6,7 @@ from conftest import read_jsonl
 from kfp import dsl
 
 from components import (
+    count_replay,
     count_tokens,
     fetch_tokenizer,
     gather_samples,
@@ -33,17 +34,18 @@ def counted(step03_layouts, tmp_path_factory):
     fetch_tokenizer.python_func(tokenizer=BUNDLED_TOKENIZER, tokenizer_files=tokenizer_files)
     plan = artifact(dsl.Artifact, work / "plan")
     feasible = plan_cuts.python_func(summaries=summaries, plan=plan, cut_sizes=[10, 1, 5],
-                                     qa_per_doc=3, shards=2)
+                                     qa_per_doc=3, seed=42, shards=2)
     shards = []
     for shard in shard_indices.python_func(shards=2):
         shards.append(artifact(dsl.Dataset, work / f"shard{shard}"))
         count_tokens.python_func(
             summaries=summaries, tokenizer_files=tokenizer_files, plan=plan, samples=shards[-1],
-            metrics=artifact(dsl.Metrics, work / f"count_metrics{shard}"), qa_per_doc=3,
-            seed=42, shard=shard, shards=2)
+            metrics=artifact(dsl.Metrics, work / f"count_metrics{shard}"), shard=shard, shards=2)
     samples = artifact(dsl.Dataset, work / "samples")
     gather_samples.python_func(shards=shards[::-1], samples=samples)
-    return work, summaries, load_metrics, samples, plan, feasible
+    replay = artifact(dsl.Dataset, work / "replay")
+    count_replay.python_func(tokenizer_files=tokenizer_files, plan=plan, replay=replay)
+    return work, summaries, load_metrics, samples, plan, feasible, replay
 
 
 def test_load_summaries_reports_counts_per_set(counted):
@@ -65,27 +67,37 @@ def test_fetch_tokenizer_saves_files_that_count_the_same(counted, qwen_tokenizer
 
 
 def test_plan_count_and_gather_report_what_they_did(counted):
-    *_, samples, plan, feasible = counted
+    *_, samples, plan, feasible, replay = counted
     assert feasible == [1, 5]
     assert set(plan.metadata["infeasible_cuts"]) == {"10"}
-    assert open(plan.path).read().startswith("cut 10: extractive_summary averages 5.00")
+    written = json.load(open(plan.path))
+    assert written["infeasible_cuts"]["10"].startswith("extractive_summary averages 5.00")
+    assert written["recipe"]["cut_sizes"] == [1, 5, 10] and written["recipe"]["seed"] == 42
+    assert sorted(written["input_sha256"]) == [f"{name}/gen.jsonl" for name in (
+        "detailed_summary", "document_based_qa", "extractive_summary", "key_facts_to_qa")]
+    assert replay.metadata["sources"] == []
     assert samples.metadata["tokenizer"] == BUNDLED_TOKENIZER
     assert samples.metadata["rows_counted"] == 134 and samples.metadata["tokens_counted"] > 0
 
 
 def test_mix_cut_and_select_cut(counted):
-    work, _, _, samples, _, feasible = counted
+    work, _, _, samples, plan, feasible, replay = counted
     cuts = []
     for cut in feasible:
         mixed = artifact(dsl.Dataset, work / f"mixed_{cut}")
+        validation = artifact(dsl.Dataset, work / f"validation_{cut}")
         metrics = artifact(dsl.Metrics, work / f"mix_metrics_{cut}")
         report = artifact(dsl.Markdown, work / f"report_{cut}.md")
-        mix_cut.python_func(samples=samples, cut=cut, mixed=mixed, metrics=metrics, report=report)
+        mix_cut.python_func(samples=samples, replay=replay, plan=plan, cut=cut, mixed=mixed,
+                            validation=validation, metrics=metrics, report=report)
+        assert open(validation.path).read() == ""
+        assert mixed.metadata["recipe_sha256"] == json.load(open(plan.path))["recipe_sha256"]
+        assert len(mixed.metadata["input_sha256"]) == 4
         assert open(report.path).read().startswith(f"# Cut {cut}: {len(read_jsonl(mixed.path))} samples")
         rows = read_jsonl(mixed.path)
         assert mixed.metadata["samples"] == metrics.metadata["samples"] == len(rows)
         assert mixed.metadata["file_name"] == f"combined_cut_{cut}x.jsonl"
-        assert metrics.metadata["key_facts_to_qa.samples"] == 32
+        assert metrics.metadata["key_facts_to_qa.mixed.samples"] == 32
         cuts.append(mixed)
     for cut in cuts:  # as KFP hands metadata back: numbers as floats
         cut.metadata.update(json.loads(json.dumps(cut.metadata), parse_int=float))

@@ -169,3 +169,32 @@ def test_sharded_counting_gives_the_same_bytes(tmp_path):
     summaries = [json.loads((tmp_path / f"out{n}" / "summary.json").read_text()) for n in (1, 4)]
     assert summaries[0]["cuts"] == summaries[1]["cuts"]
     assert summaries[0]["plan"]["rows_counted"] == summaries[1]["plan"]["rows_counted"] > 0
+
+
+def test_example_recipe_runs_and_is_recorded_with_its_inputs(tmp_path, capsys):
+    import hashlib
+
+    from knowledge_mixing.recipe import apply_recipe
+
+    assert run("--recipe", REPO / "examples" / "recipe.yaml", "--output", tmp_path) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    recipe = summary["recipe"]
+    chat = REPO / "examples" / "replay" / "general_chat.jsonl"
+    assert recipe["sets"]["key_facts_to_qa"] == 2.0 and recipe["max_seq_len"] == 4096
+    assert recipe["replay"] == [{"path": str(chat), "token_ratio": 0.1}] and recipe["shuffle"]
+    assert summary["recipe_sha256"] == apply_recipe(recipe).fingerprint()
+    assert summary["parameters"]["recipe"] == apply_recipe(recipe).to_json()
+    assert summary["input_sha256"][str(chat)] == hashlib.sha256(chat.read_bytes()).hexdigest()
+    assert len(summary["input_sha256"]) == 5  # four set files and the replay source
+    for report in summary["cuts"].values():
+        rows = read_jsonl(tmp_path / report["file"])
+        validation = read_jsonl(tmp_path / report["validation"]["file"])
+        assert report["samples"] == len(rows) and report["validation"]["samples"] == len(validation) > 0
+        replay = [r for r in rows if json.loads(r["metadata"])["dataset"] == "replay"]
+        assert len(replay) == report["replay"][0]["mixed"]["samples"] > 0
+        knowledge = report["knowledge"]
+        assert knowledge["key_facts_to_qa"]["mixed"]["samples"] == \
+            2 * (knowledge["key_facts_to_qa"]["in_cut"]["samples"]
+                 - knowledge["key_facts_to_qa"]["validation"]["samples"])
+    out = capsys.readouterr().out
+    assert f"replay {chat}" in out and "validation (held out)" in out

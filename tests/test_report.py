@@ -21,7 +21,17 @@ def report(cut, samples):
     return {"cut": cut, "samples": samples, "tokens": samples * 100, "max_token_length": 300,
             "sets": {"extractive_summary": {"samples": samples, "tokens": samples * 100,
                                             "raw_documents": 3, "summaries": cut * 3}},
-            "token_length_histogram": token_length_histogram([100, 200, 300])}
+            "token_length_histogram": token_length_histogram([100, 200, 300]),
+            "recipe_sha256": "ab" * 32,
+            "knowledge": {"extractive_summary": {
+                "weight": 2.0, "in_cut": {"samples": samples // 2 + 1, "tokens": samples * 50 + 100},
+                "over_length": {"samples": 1, "tokens": 100},
+                "validation": {"samples": 0, "tokens": 0},
+                "mixed": {"samples": samples, "tokens": samples * 100}}},
+            "replay": [{"path": "chat.jsonl", "token_ratio": 0.1, "target_tokens": samples * 10,
+                        "available": {"samples": 20, "tokens": 2000},
+                        "over_length": {"samples": 0, "tokens": 0},
+                        "mixed": {"samples": 4, "tokens": 400}}]}
 
 
 def test_cut_report_has_the_set_table_and_histogram():
@@ -29,6 +39,9 @@ def test_cut_report_has_the_set_table_and_histogram():
     assert text.startswith("# Cut 5: 42 samples, 4,200 tokens")
     assert "| extractive_summary | 42 | 4,200 | 3 | 15 |" in text
     assert "## Token lengths (longest: 300)" in text and "█" in text
+    assert "## Recipe `abababababab`" in text
+    assert "| extractive_summary | 2 | 22 / 2,200 | 1 / 100 | 0 / 0 | 42 / 4,200 |" in text
+    assert "| replay chat.jsonl (ratio 0.1, target 420 tokens) | | 20 / 2,000 | 0 / 0 | | 4 / 400 |" in text
 
 
 def test_comparison_marks_the_training_cut():

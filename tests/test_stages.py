@@ -5,6 +5,7 @@ from collections import defaultdict
 import pytest
 from conftest import read_jsonl
 
+from knowledge_mixing.recipe import Recipe, apply_recipe
 from knowledge_mixing.sampling import ParameterError
 from knowledge_mixing.stages import (
     count_stage,
@@ -12,6 +13,7 @@ from knowledge_mixing.stages import (
     load_stage,
     mix_stage,
     plan_stage,
+    replay_stage,
     select_training_cut,
 )
 from knowledge_mixing.tokens import BUNDLED_TOKENIZER
@@ -19,18 +21,27 @@ from knowledge_mixing.tokens import BUNDLED_TOKENIZER
 SUMMARIES_PER_DOC = (6, 5, 4)  # examples/make_step_03.py
 
 
-def mix(step03_dir, tmp_path, cut_sizes=(1, 5, 10), qa_per_doc=3, seed=42, gpt_oss=False):
-    """Run load → count → mix for every feasible cut; return {cut: path}, load and plan reports."""
+def mix(step03_dir, tmp_path, cut_sizes=(1, 5, 10), qa_per_doc=3, seed=42, gpt_oss=False,
+        **recipe_keys):
+    """Run load → plan → count → replay → mix for every feasible cut under a recipe of these
+    keys; return {cut: path} (validation files next to them), the load and the plan reports."""
     tmp_path.mkdir(parents=True, exist_ok=True)
+    recipe = apply_recipe({"cut_sizes": list(cut_sizes), "qa_per_doc": qa_per_doc, "seed": seed,
+                           **recipe_keys})
     summaries, samples = tmp_path / "summaries.parquet", tmp_path / "samples.parquet"
+    replay = tmp_path / "replay.parquet"
     loaded = load_stage(str(step03_dir), str(summaries), gpt_oss)
-    plan = plan_stage(str(summaries), list(cut_sizes), qa_per_doc, 1)
-    count_stage(str(summaries), str(samples), plan["feasible_cuts"], qa_per_doc, seed,
-                BUNDLED_TOKENIZER, gpt_oss)
+    plan = plan_stage(str(summaries), recipe, 1, loaded["input_sha256"])
+    count_stage(str(summaries), str(samples), plan["feasible_cuts"], recipe, BUNDLED_TOKENIZER,
+                gpt_oss)
+    replay_stage(recipe, BUNDLED_TOKENIZER, False, str(replay))
     outputs = {}
     for cut in plan["feasible_cuts"]:
         outputs[cut] = tmp_path / f"combined_cut_{cut}x.jsonl"
-        assert mix_stage(str(samples), cut, str(outputs[cut]))["cut"] == cut
+        report = mix_stage(str(samples), str(replay), recipe, cut, str(outputs[cut]),
+                           str(tmp_path / f"validation_cut_{cut}x.jsonl"))
+        assert report["cut"] == cut
+        plan.setdefault("cuts", {})[cut] = report
     return outputs, loaded, plan
 
 
@@ -96,29 +107,27 @@ def test_qa_per_doc_limits_pairs_per_summary(step03_layouts, tmp_path):
     outputs, _, plan = mix(step03_layouts["new"], tmp_path, cut_sizes=[5], qa_per_doc=1)
     rows = read_jsonl(outputs[5])
     assert sum(set_of(r) == "summary" for r in rows) == 2 * 14
-    assert plan["qa_per_doc"] == 1
+    assert plan["recipe"]["qa_per_doc"] == 1
 
 
 def test_statistics_count_key_facts_blocks_as_raw_documents(step03_layouts, tmp_path):
-    summaries, samples = tmp_path / "s.parquet", tmp_path / "x.parquet"
-    load_stage(str(step03_layouts["new"]), str(summaries), False)
-    count_stage(str(summaries), str(samples), [1], 3, 42, BUNDLED_TOKENIZER, False)
-    report = mix_stage(str(samples), 1, str(tmp_path / "cut.jsonl"))
+    outputs, _, plan = mix(step03_layouts["new"], tmp_path, cut_sizes=[1])
+    report = plan["cuts"][1]
     assert report["sets"]["key_facts_to_qa"] == {
         "samples": 32, "tokens": report["sets"]["key_facts_to_qa"]["tokens"],
         "raw_documents": 3, "summaries": 3}
     assert report["sets"]["extractive_summary"]["summaries"] == 3
     assert report["samples"] == sum(s["samples"] for s in report["sets"].values())
-    assert report["tokens"] == sum(r["token_length"] for r in read_jsonl(tmp_path / "cut.jsonl"))
+    assert report["tokens"] == sum(r["token_length"] for r in read_jsonl(outputs[1]))
 
 
 def test_no_feasible_cut_fails_in_the_plan(step03_layouts, tmp_path):
     summaries = tmp_path / "s.parquet"
     load_stage(str(step03_layouts["new"]), str(summaries), False)
     with pytest.raises(ParameterError, match="extractive_summary 5.00"):
-        plan_stage(str(summaries), [10, 20], 3, 1)
+        plan_stage(str(summaries), Recipe(cut_sizes=(10, 20)), 1, {})
     with pytest.raises(ParameterError, match="shards: 0 is not an integer ≥ 1"):
-        plan_stage(str(summaries), [1], 3, 0)
+        plan_stage(str(summaries), Recipe(cut_sizes=(1,)), 0, {})
 
 
 @pytest.mark.parametrize("shards", [2, 5])
@@ -135,11 +144,12 @@ def test_shards_partition_by_raw_document_and_gather_to_the_same_samples(tmp_pat
     summaries = tmp_path / "s.parquet"
     load_stage(str(tmp_path / "in"), str(summaries), False)
     whole = tmp_path / "whole.parquet"
-    count_stage(str(summaries), str(whole), [1, 5, 20], 3, 42, BUNDLED_TOKENIZER, False)
+    recipe = Recipe(cut_sizes=(1, 5, 20))
+    count_stage(str(summaries), str(whole), [1, 5, 20], recipe, BUNDLED_TOKENIZER, False)
     parts = []
     for shard in range(shards):
         parts.append(tmp_path / f"part{shard}.parquet")
-        report = count_stage(str(summaries), str(parts[-1]), [1, 5, 20], 3, 42,
+        report = count_stage(str(summaries), str(parts[-1]), [1, 5, 20], recipe,
                              BUNDLED_TOKENIZER, False, shard=shard, shards=shards)
         assert report["rows_counted"] > 0
         raw = [r for r in pq.read_table(parts[-1])["raw_document"].to_pylist() if r]

@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import pipeline
+from knowledge_mixing.recipe import Recipe
 
 
 class FakeKfpApi:
@@ -86,7 +87,7 @@ def test_submit_creates_a_run_with_the_token_and_the_pipeline(fake_api, capsys, 
     assert run["runtime_config"]["parameters"] == {
         "step03_uri": "s3://bucket/step03", "tokenizer": "bundled-qwen", "cut_sizes": [1, 5],
         "qa_per_doc": 3, "seed": 42, "save_gpt_oss_format": False, "train_cut": 0,
-        "trust_remote_code": False, "shards": 1}
+        "trust_remote_code": False, "shards": 1, "recipe": Recipe(cut_sizes=(1, 5)).to_json()}
     assert run["experiment_id"] == "exp-1"
 
 

@@ -1,0 +1,23 @@
+"""KFP component: the recipe's replay sources, checked and counted once for all cuts."""
+from kfp import dsl
+from kfp.dsl import Artifact, Dataset, Input, Output
+
+from .image import COMPONENT_SETTINGS
+
+
+@dsl.component(**COMPONENT_SETTINGS)
+def count_replay(
+    tokenizer_files: Input[Artifact],
+    plan: Input[Artifact],
+    replay: Output[Dataset],
+    trust_remote_code: bool = False,
+):
+    """Read every replay source of the plan's recipe (chat JSONL rows with `messages`), check
+    each row as the trainer needs it, and count its tokens as the trainer will (`unmask` false
+    unless the row says otherwise). Without replay sources the dataset is empty."""
+    from knowledge_mixing.stages import configure_logging, read_plan, replay_stage
+
+    configure_logging()
+    _, recipe = read_plan(plan.path)
+    replay.metadata.update(replay_stage(recipe, tokenizer_files.path, trust_remote_code,
+                                        replay.path))
