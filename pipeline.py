@@ -39,8 +39,9 @@ from components import (
     shard_indices,
 )
 from components.image import IMAGE
+from knowledge_mixing.environment import settings_from_environment
 from knowledge_mixing.recipe import Recipe, apply_recipe, recipe_from_text
-from knowledge_mixing.sampling import ParameterError, validate_shards
+from knowledge_mixing.sampling import ParameterError, parse_cut_sizes, validate_shards
 from knowledge_mixing.summary import run_summary, summary_table
 from knowledge_mixing.tokens import BUNDLED_TOKENIZER
 
@@ -51,9 +52,9 @@ DEFAULT_WORKSPACE_SIZE = "100Gi"
 HF_TOKEN_ENV = "HF_TOKEN"
 
 # The mixing parameters, the same on every pipeline that runs the stage and on `run`/`submit`.
-DEFAULT_CUT_SIZES = [1, 5, 10]
-DEFAULT_QA_PER_DOC = 3
-DEFAULT_SEED = 42
+DEFAULT_CUT_SIZES = list(Recipe().cut_sizes)
+DEFAULT_QA_PER_DOC = Recipe().qa_per_doc
+DEFAULT_SEED = Recipe().seed
 MIXING_PARAMETERS = (
     ("cut_sizes", List[int], DEFAULT_CUT_SIZES),
     ("qa_per_doc", int, DEFAULT_QA_PER_DOC),
@@ -533,11 +534,13 @@ def add_mixing_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seeded shuffle of each cut's rows (default: off)")
     parser.add_argument("--validation-fraction", type=float,
                         help="seeded share of Q&A rows held out to validation_cut_{N}x.jsonl")
-    parser.add_argument("--tokenizer", default=BUNDLED_TOKENIZER,
+    parser.add_argument("--tokenizer",
                         help="student tokenizer: a hub model id or a local directory (default: "
                         f"{BUNDLED_TOKENIZER}, the Qwen tokenizer shipped with the project)")
-    parser.add_argument("--save-gpt-oss-format", action="store_true",
-                        help="drop template-echo questions and write reasoning as `thinking`")
+    parser.add_argument("--save-gpt-oss-format", action=argparse.BooleanOptionalAction,
+                        default=None,
+                        help="drop template-echo questions and write reasoning as `thinking` "
+                        "(default: off)")
     parser.add_argument("--train-cut", type=int, default=0,
                         help="cut handed to training (default 0: the largest feasible)")
     parser.add_argument("--trust-remote-code", action="store_true",
@@ -599,11 +602,12 @@ def named_value(text: str, flag: str, convert=float) -> tuple:
         raise ParameterError(f"{flag} {text!r}: expected NAME=NUMBER") from None
 
 
-def command_line_recipe(args: argparse.Namespace, local_paths: bool) -> Recipe:
-    """The recipe file (if any) laid over the defaults, then the flags over the file. With
-    `local_paths`, replay paths become absolute: a file's relative to the recipe's folder, a
-    flag's relative to the working directory (the tasks run elsewhere)."""
-    recipe = Recipe()
+def command_line_recipe(args: argparse.Namespace, environment: dict, local_paths: bool) -> Recipe:
+    """The defaults, under the environment's settings, under the recipe file (if any), under the
+    flags. With `local_paths`, replay paths become absolute: a file's relative to the recipe's
+    folder, a flag's relative to the working directory (the tasks run elsewhere)."""
+    recipe = apply_recipe({key: value for key, (value, _) in environment.items()
+                           if key in ("cut_sizes", "qa_per_doc", "seed")}, source="environment")
     if args.recipe:
         try:
             text = args.recipe.read_text(encoding="utf-8")
@@ -615,7 +619,7 @@ def command_line_recipe(args: argparse.Namespace, local_paths: bool) -> Recipe:
             recipe = replace(recipe, replay=tuple(
                 replace(r, path=str(folder / Path(r.path).expanduser())) for r in recipe.replay))
     flags = {
-        "cut_sizes": args.cut_sizes,
+        "cut_sizes": args.cut_sizes and parse_cut_sizes(args.cut_sizes, "--cut-sizes"),
         "qa_per_doc": args.qa_per_doc,
         "seed": args.seed,
         "sets": dict(named_value(w, "--weight") for w in args.weight) or None,
@@ -630,14 +634,26 @@ def command_line_recipe(args: argparse.Namespace, local_paths: bool) -> Recipe:
                         source="command line")
 
 
-def mixing_parameters(args: argparse.Namespace, recipe: Recipe) -> dict:
-    """The pipeline's mixing parameters; `recipe` holds the whole effective recipe, so the run
-    records it, and cut_sizes, qa_per_doc and seed repeat its values."""
+def run_settings(args: argparse.Namespace, environ: dict, local_paths: bool) -> dict:
+    """Every mixing parameter and the tokenizer of a run: a flag wins over the environment's
+    variable (TOKENIZER_MODEL, CUT_SIZES, ...), which wins over the default. The `recipe`
+    parameter holds the whole effective recipe, so the run records it; cut_sizes, qa_per_doc and
+    seed repeat its values."""
+    environment = settings_from_environment(environ)
+    if environment:
+        print("settings from the environment (flags win): " + ", ".join(
+            f"{variable}={environ[variable]}" for _, variable in environment.values()))
+    recipe = command_line_recipe(args, environment, local_paths)
+
+    def chosen(flag, setting, default):
+        return flag if flag is not None else environment.get(setting, (default,))[0]
+
     return {
+        "tokenizer": chosen(args.tokenizer, "tokenizer", BUNDLED_TOKENIZER),
         "cut_sizes": list(recipe.cut_sizes),
         "qa_per_doc": recipe.qa_per_doc,
         "seed": recipe.seed,
-        "save_gpt_oss_format": args.save_gpt_oss_format,
+        "save_gpt_oss_format": chosen(args.save_gpt_oss_format, "save_gpt_oss_format", False),
         "train_cut": args.train_cut,
         "trust_remote_code": args.trust_remote_code,
         "shards": validate_shards(args.shards),
@@ -693,7 +709,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             compile_pipeline(pipeline_from_arguments(args), str(args.output), args.image)
             print(f"wrote {args.output}")
             return 0
-        parameters = mixing_parameters(args, command_line_recipe(args, args.command == "run"))
+        from dotenv import load_dotenv
+
+        load_dotenv(Path.cwd() / ".env", override=False)  # the notebook's settings file
+        parameters = run_settings(args, dict(os.environ), local_paths=args.command == "run")
     except ParameterError as e:
         parser.error(str(e))
 
@@ -703,7 +722,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.input.is_dir():
         parser.error(f"--input {args.input}: not a directory; pass the step-03 folder")
     try:
-        summary = run_locally(args.input, args.output, {"tokenizer": args.tokenizer, **parameters})
+        summary = run_locally(args.input, args.output, parameters)
     except RuntimeError as e:
         print(f"\nknowledge mixing failed: {e}\nThe failing task's error is in the log above.",
               file=sys.stderr)
@@ -720,9 +739,8 @@ def submit(parser: argparse.ArgumentParser, args: argparse.Namespace, parameters
         parser.error(str(e))
     arguments = dict(parameters)
     if args.tokenizer_from_uri:
+        del arguments["tokenizer"]
         arguments["tokenizer_uri"] = args.tokenizer_uri
-    else:
-        arguments["tokenizer"] = args.tokenizer
     if not args.generation_component:
         arguments["step03_uri"] = args.step03_uri
     arguments.update(dict(args.param))

@@ -15,18 +15,22 @@ class ParameterError(ValueError):
     """A pipeline parameter is out of range; the message names it and what it expects."""
 
 
-def parse_cut_sizes(text: str) -> list[int]:
-    """'1,5,10' → [1, 5, 10], naming the item that is not a positive integer."""
+def parse_cut_sizes(text: str, name: str = "cut_sizes") -> list[int]:
+    """'1,5,10' → [1, 5, 10], naming the setting (`name`) and the item that is not a positive
+    integer."""
     items = [item.strip() for item in str(text).split(",")]
     sizes = []
     for position, item in enumerate(items, start=1):
         if not item.isdigit() or int(item) < 1:
             raise ParameterError(
-                f"cut_sizes: item {position} ({item!r}) of {text!r} is not a positive integer; "
+                f"{name}: item {position} ({item!r}) of {text!r} is not a positive integer; "
                 "give a comma-separated list such as 1,5,10"
             )
         sizes.append(int(item))
-    return validate_cut_sizes(sizes)
+    try:
+        return validate_cut_sizes(sizes)
+    except ParameterError as e:
+        raise ParameterError(str(e).replace("cut_sizes:", f"{name}:", 1)) from None
 
 
 def validate_cut_sizes(sizes: list) -> list[int]:

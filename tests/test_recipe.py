@@ -256,13 +256,13 @@ def test_flags_override_the_recipe_file_and_paths_resolve_against_it(tmp_path, m
     pipeline.add_mixing_arguments(parser)
     args = parser.parse_args(["--recipe", str(recipe_file.relative_to(tmp_path)), "--seed", "9",
                               "--weight", "document_based_qa=0.5", "--no-shuffle"])
-    recipe = pipeline.command_line_recipe(args, local_paths=True)
+    recipe = pipeline.command_line_recipe(args, {}, local_paths=True)
     assert (recipe.seed, recipe.cut_sizes, recipe.shuffle) == (9, (1, 5), False)
     assert recipe.weight("key_facts_to_qa") == 2 and recipe.weight("document_based_qa") == 0.5
     assert recipe.replay[0].path == str(tmp_path / "mix" / "chat.jsonl")
-    assert pipeline.command_line_recipe(args, local_paths=False).replay[0].path == "chat.jsonl"
+    assert pipeline.command_line_recipe(args, {}, local_paths=False).replay[0].path == "chat.jsonl"
     args = parser.parse_args(["--replay", "other.jsonl=0.3", "--cut-sizes", "2"])
-    recipe = pipeline.command_line_recipe(args, local_paths=True)
+    recipe = pipeline.command_line_recipe(args, {}, local_paths=True)
     assert recipe.replay[0].path == str(tmp_path / "other.jsonl") and recipe.cut_sizes == (2,)
     assert apply_recipe(json.loads(recipe.to_json())) == recipe
 

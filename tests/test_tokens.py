@@ -1,5 +1,6 @@
 """Exact token counts as the trainer sees them, and tokenizer errors a user can act on."""
 import os
+import socket
 import subprocess
 import sys
 
@@ -112,3 +113,75 @@ def test_bos_template_fixture_is_what_it_claims(bos_tokenizer_dir):
     tokenizer = AutoTokenizer.from_pretrained(str(bos_tokenizer_dir))
     assert tokenizer.chat_template == BOS_TEMPLATE
     assert tokenizer.encode("x")[0] == tokenizer.bos_token_id
+
+
+@pytest.fixture
+def fake_hub():
+    """A stand-in Hugging Face hub on 127.0.0.1: /api/models/org/open → 200, org/gated → 401
+    (403 with a token), anything else 404."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Hub(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the http.server API)
+            if self.path.endswith("/org/open"):
+                code = 200
+            elif self.path.endswith("/org/gated"):
+                code = 403 if self.headers.get("Authorization") else 401
+            else:
+                code = 404
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_hub_status_says_whether_the_hub_answers_and_what(fake_hub, monkeypatch):
+    from knowledge_mixing.tokens import hub_status
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", fake_hub)
+    assert hub_status("org/open") == f"the hub ({fake_hub}) is reachable and has org/open"
+    assert "has no model org/typo: check the id" in hub_status("org/typo")
+    assert "refuses org/gated (HTTP 401): it is gated, private or misspelt, and HF_TOKEN is not set" \
+        in hub_status("org/gated")
+    monkeypatch.setenv("HF_TOKEN", "hf_x")
+    assert "(HTTP 403)" in hub_status("org/gated") and "HF_TOKEN is set but has no access" in \
+        hub_status("org/gated")
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    assert "is not reachable from here" in hub_status("org/open")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert hub_status("org/open").startswith("HF_HUB_OFFLINE is set")
+
+
+def test_hub_id_that_does_not_load_says_what_the_hub_said(fake_hub, tmp_path):
+    code = ("from knowledge_mixing.tokens import load_tokenizer\n"
+            "load_tokenizer('org/typo')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_TOKEN")}
+    env.update(HF_ENDPOINT=fake_hub, HF_HOME=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                            timeout=120)
+    assert result.returncode != 0
+    error = result.stderr[result.stderr.rindex("knowledge_mixing.tokens.TokenizerError"):]
+    assert error.startswith("knowledge_mixing.tokens.TokenizerError: tokenizer 'org/typo' (hub model "
+                            "id 'org/typo') could not be loaded, so its chat template could not be checked")
+    assert f"The hub ({fake_hub}) is reachable but has no model org/typo: check the id" in error
+    assert "change --tokenizer or TOKENIZER_MODEL (pipeline parameter `tokenizer`)" in error
+
+
+def test_directory_without_tokenizer_files_says_which_are_missing(tmp_path):
+    (tmp_path / "tokenizer_config.json").write_text("{}")
+    with pytest.raises(TokenizerError, match="tokenizer.json missing, tokenizer_config.json present"):
+        load_tokenizer(str(tmp_path))
