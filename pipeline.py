@@ -9,6 +9,7 @@ inside their bodies, which run in the project's image. (No `from __future__ impo
 here: KFP reads the annotations as objects.)
 """
 import argparse
+import contextlib
 import importlib
 import inspect
 import json
@@ -409,6 +410,31 @@ def compile_pipeline(pipeline, package_path: str, image: str = IMAGE) -> None:
 # ---------------------------------------------------------------------------- local run
 
 
+class LocalRunError(RuntimeError):
+    """A task of a local run failed; the message carries the task's own error line."""
+
+
+class ErrorWatcher:
+    """Passes the local runner's task logs through to the terminal and remembers the last
+    exception line (`SomeError: message`), so a failed run can end with the cause, not only
+    with the name of the failed task."""
+
+    EXCEPTION_LINE = re.compile(r"^\s*(?:[A-Za-z_][\w.]*\.)?([A-Z]\w*(?:Error|Exception)): (.+)$")
+
+    def __init__(self, stream):
+        self.stream, self.last_error = stream, None
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            match = self.EXCEPTION_LINE.match(line)
+            if match:
+                self.last_error = f"{match.group(1)}: {match.group(2)}"
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 def run_locally(input_dir: Path, output_dir: Path, parameters: dict) -> dict:
     """Run the real pipeline with the KFP local runner and gather its outputs in output_dir."""
     from kfp import local
@@ -420,7 +446,13 @@ def run_locally(input_dir: Path, output_dir: Path, parameters: dict) -> dict:
     warnings.filterwarnings("ignore", message=".*have no effect in the current local runner")
     with tempfile.TemporaryDirectory(prefix="knowledge-mixing-") as pipeline_root:
         local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=pipeline_root)
-        outputs = build_pipeline()(step03_uri=str(input_dir.resolve()), **parameters).outputs
+        watcher = ErrorWatcher(sys.stdout)
+        try:
+            with contextlib.redirect_stdout(watcher):
+                outputs = build_pipeline()(step03_uri=str(input_dir.resolve()), **parameters).outputs
+        except RuntimeError as e:
+            cause = f"\n{watcher.last_error}" if watcher.last_error else ""
+            raise LocalRunError(f"{e}{cause}") from e
         output_dir.mkdir(parents=True, exist_ok=True)
         plan = json.loads(Path(outputs["plan"].path).read_text(encoding="utf-8"))
         cut_reports = [dict(artifact.metadata) for artifact in outputs["cuts"]]
@@ -723,9 +755,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error(f"--input {args.input}: not a directory; pass the step-03 folder")
     try:
         summary = run_locally(args.input, args.output, parameters)
-    except RuntimeError as e:
-        print(f"\nknowledge mixing failed: {e}\nThe failing task's error is in the log above.",
-              file=sys.stderr)
+    except LocalRunError as e:
+        print(f"\nknowledge mixing failed: {e}\nThe failing task's log is above.", file=sys.stderr)
         return 1
     print("\n" + summary_table(summary))
     print(f"\nwrote {len(summary['cuts'])} cut(s) and summary.json to {args.output}")

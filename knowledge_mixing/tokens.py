@@ -99,8 +99,8 @@ def load_tokenizer(name: str, trust_remote_code: bool = False):
                  else hub_status(name))
         raise TokenizerError(
             f"tokenizer {name!r} ({kind}) could not be loaded, so its chat template could not be "
-            f"checked: {str(e).strip().rstrip('.')}. {found[0].upper()}{found[1:]}. To fix it, "
-            f"{CHANGE_IT}. Remote code runs only with --trust-remote-code."
+            f"checked: {' '.join(str(e).split()).rstrip('.')}. {found[0].upper()}{found[1:]}. "
+            f"To fix it, {CHANGE_IT}. Remote code runs only with --trust-remote-code."
         ) from e
     if not getattr(tokenizer, "chat_template", None):
         raise TokenizerError(
