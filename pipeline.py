@@ -43,6 +43,7 @@ from components.image import IMAGE
 from knowledge_mixing.environment import settings_from_environment
 from knowledge_mixing.recipe import Recipe, apply_recipe, recipe_from_text
 from knowledge_mixing.sampling import ParameterError, parse_cut_sizes, validate_shards
+from knowledge_mixing.sets import FLOW_IDS, SET_NAMES
 from knowledge_mixing.summary import run_summary, summary_table
 from knowledge_mixing.tokens import BUNDLED_TOKENIZER
 
@@ -117,45 +118,49 @@ class ClusterSettings:
 # ---------------------------------------------------------------------------- the mixing stage
 
 
-def build_mixing_stage(settings: ClusterSettings = ClusterSettings()):
-    """The mixing stage as a sub-pipeline: step-03 artifact + tokenizer files in, one dataset
-    per feasible cut and the training dataset out."""
+INPUT_SOURCES = {"step03": dsl.Artifact, **{name: dsl.Dataset for name in SET_NAMES}}
+"""Where the knowledge sets can come from: the generation step's folder (one sub-folder per
+set), or one Dataset per set (a JSONL file or a folder of them, as a per-flow `sdg` task writes)."""
 
-    @dsl.pipeline(
-        name="knowledge-mixing-stage",
-        description="Step-03 knowledge sets → one training-ready chat JSONL per feasible cut "
-        "size, and the cut the training step uses.",
-    )
-    def knowledge_mixing_stage(
-        step03: dsl.Input[dsl.Artifact],
-        tokenizer_files: dsl.Input[dsl.Artifact],
-        cut_sizes: List[int] = DEFAULT_CUT_SIZES,
-        qa_per_doc: int = DEFAULT_QA_PER_DOC,
-        seed: int = DEFAULT_SEED,
-        save_gpt_oss_format: bool = False,
-        train_cut: int = 0,
-        trust_remote_code: bool = False,
-        shards: int = 1,
-        recipe: str = "",
-    ) -> MixingOutputs:
-        loaded = settings.apply(load_summaries(step03=step03,
-                                               save_gpt_oss_format=save_gpt_oss_format))
+
+def check_sources(sources: tuple) -> tuple:
+    unknown = [s for s in sources if s not in INPUT_SOURCES]
+    if unknown or not sources or len(set(sources)) != len(sources):
+        raise ParameterError(f"inputs {list(sources)}: give one or more of "
+                             f"{', '.join(INPUT_SOURCES)}, each once")
+    return tuple(sources)
+
+
+def build_mixing_stage(settings: ClusterSettings = ClusterSettings(),
+                       sources: tuple = ("step03",)):
+    """The mixing stage as a sub-pipeline: the knowledge sets (the step-03 folder, or Datasets
+    per set: `sources` names which inputs it has) + tokenizer files in, one dataset per
+    feasible cut and the training dataset out."""
+    sources = check_sources(sources)
+    mixing_names = [name for name, _, _ in MIXING_PARAMETERS]
+
+    def knowledge_mixing_stage(*values) -> MixingOutputs:
+        args = dict(zip(signature_names, values))
+        loaded = settings.apply(load_summaries(
+            save_gpt_oss_format=args["save_gpt_oss_format"],
+            **{source: args[source] for source in sources}))
         planned = settings.apply(plan_cuts(summaries=loaded.outputs["summaries"],
-                                           cut_sizes=cut_sizes, qa_per_doc=qa_per_doc, seed=seed,
-                                           recipe=recipe, shards=shards))
-        replay = settings.apply(count_replay(tokenizer_files=tokenizer_files,
+                                           cut_sizes=args["cut_sizes"],
+                                           qa_per_doc=args["qa_per_doc"], seed=args["seed"],
+                                           recipe=args["recipe"], shards=args["shards"]))
+        replay = settings.apply(count_replay(tokenizer_files=args["tokenizer_files"],
                                              plan=planned.outputs["plan"],
-                                             trust_remote_code=trust_remote_code))
-        sharding = settings.apply(shard_indices(shards=shards))
+                                             trust_remote_code=args["trust_remote_code"]))
+        sharding = settings.apply(shard_indices(shards=args["shards"]))
         with dsl.ParallelFor(sharding.output, name="shard") as shard:
             counted = settings.apply(count_tokens(
                 summaries=loaded.outputs["summaries"],
-                tokenizer_files=tokenizer_files,
+                tokenizer_files=args["tokenizer_files"],
                 plan=planned.outputs["plan"],
-                save_gpt_oss_format=save_gpt_oss_format,
-                trust_remote_code=trust_remote_code,
+                save_gpt_oss_format=args["save_gpt_oss_format"],
+                trust_remote_code=args["trust_remote_code"],
                 shard=shard,
-                shards=shards,
+                shards=args["shards"],
             ))
         # KFP cannot hand a collection from one loop to the tasks of another: gather first.
         gathered = settings.apply(gather_samples(shards=dsl.Collected(counted.outputs["samples"])))
@@ -164,7 +169,7 @@ def build_mixing_stage(settings: ClusterSettings = ClusterSettings()):
                                            replay=replay.outputs["replay"],
                                            plan=planned.outputs["plan"], cut=cut))
         chosen = settings.apply(select_cut(cuts=dsl.Collected(mixed.outputs["mixed"]),
-                                           train_cut=train_cut))
+                                           train_cut=args["train_cut"]))
         return MixingOutputs(
             cuts=dsl.Collected(mixed.outputs["mixed"]),
             validation_cuts=dsl.Collected(mixed.outputs["validation"]),
@@ -174,7 +179,20 @@ def build_mixing_stage(settings: ClusterSettings = ClusterSettings()):
             samples=gathered.outputs["samples"],
         )
 
-    return knowledge_mixing_stage
+    inputs = [(source, dsl.Input[INPUT_SOURCES[source]]) for source in sources]
+    inputs.append(("tokenizer_files", dsl.Input[dsl.Artifact]))
+    signature_names = [name for name, _ in inputs] + mixing_names
+    knowledge_mixing_stage.__signature__ = inspect.Signature(
+        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation)
+         for name, annotation in inputs]
+        + [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation,
+                             default=default) for name, annotation, default in MIXING_PARAMETERS],
+        return_annotation=MixingOutputs)
+    return dsl.pipeline(
+        name="knowledge-mixing-stage",
+        description="Knowledge sets (the step-03 folder or one Dataset per set) → one "
+        "training-ready chat JSONL per feasible cut size, and the cut the training step uses.",
+    )(knowledge_mixing_stage)
 
 
 knowledge_mixing_stage = build_mixing_stage()
@@ -208,7 +226,9 @@ class PluginStep:
     wired_input: str = ""
     """Training: the Dataset input that receives the selected cut."""
     wired_output: str = ""
-    """Generation: the output that carries the step-03 folder."""
+    """Generation: the output that carries the step-03 folder, or (per flow) the set's JSONL."""
+    per_flow: bool = False
+    """Generation: one task per knowledge flow (the `sdg` component, chosen by `flow_id`)."""
     takes_workspace_path: bool = False
     """The component has a `pvc_path` input (Training Hub's train_model): give it the workspace."""
 
@@ -290,19 +310,57 @@ def installed_train_model():
     return None
 
 
+REPORT_TYPES = ("system.Metrics", "system.ClassificationMetrics",
+                "system.SlicedClassificationMetrics", "system.HTML", "system.Markdown")
+
+
 def generation_step(source: str) -> Optional[PluginStep]:
-    """A generation component (YAML file) whose one artifact output is the step-03 folder."""
-    if not source:
+    """`auto`: the kfp-components `sdg` component when its package is installed; `none`; or a
+    component YAML. A component with a `flow_id` input runs once per knowledge flow, its Dataset
+    output feeding that set's input; any other must have one artifact output, the step-03 folder."""
+    if source == "none":
         return None
-    component = load_component(source)
-    outputs = [n for n, s in component.component_spec.outputs.items()
-               if not s.type[:1].isupper()]  # artifact types are "system.X@..."; parameters "String"...
+    if source == "auto":
+        component = installed_sdg()
+        if component is None:
+            return None
+        description = "sdg from the installed kfp-components package"
+    else:
+        component = load_component(source)
+        description = f"generation component from {source}"
+    outputs = {n: s.type for n, s in component.component_spec.outputs.items()
+               if s.type.startswith("system.") and not s.type.startswith(REPORT_TYPES)}
+    per_flow = "flow_id" in component.component_spec.inputs
+    if per_flow:
+        datasets = [n for n, t in outputs.items() if t.startswith("system.Dataset")]
+        if len(datasets) != 1:
+            raise ParameterError(
+                f"generation component {component.name!r} ({source}): takes `flow_id`, so it runs "
+                f"once per knowledge flow and needs exactly one Dataset output (the flow's JSONL); "
+                f"it has {datasets or 'none'}")
+        return PluginStep(component, f"{description}, one task per knowledge flow",
+                          plugin_parameters(component, "generation_", {"flow_id", "flow_yaml_path"}),
+                          wired_output=datasets[0], per_flow=True)
     if len(outputs) != 1:
         raise ParameterError(
             f"generation component {component.name!r} ({source}): needs exactly one artifact "
-            f"output (the step-03 folder); it has {outputs or 'none'}")
-    return PluginStep(component, f"generation component from {source}",
-                      plugin_parameters(component, "generation_", set()), wired_output=outputs[0])
+            f"output (the step-03 folder), or a `flow_id` input (one task per flow); it has "
+            f"{list(outputs) or 'no artifact output'}")
+    return PluginStep(component, description, plugin_parameters(component, "generation_", set()),
+                      wired_output=next(iter(outputs)))
+
+
+def installed_sdg():
+    """The kfp-components package's sdg_hub component, if that package is installed."""
+    for module in ("kfp_components.components.data_processing.sdg.sdg_hub",
+                   "kfp_components.components.data_processing.sdg.sdg_hub.component"):
+        try:
+            component = getattr(importlib.import_module(module), "sdg", None)
+        except ImportError:
+            continue
+        if component is not None:
+            return component
+    return None
 
 
 # ---------------------------------------------------------------------------- the pipelines
@@ -317,6 +375,13 @@ class PipelineOptions:
     """Disconnected clusters: the tokenizer files come from an artifact URI (`tokenizer_uri`)."""
     generation: Optional[PluginStep] = None
     training: Optional[PluginStep] = None
+    sources: tuple = ("step03",)
+    """Without a generation step: the inputs imported by URI (`step03_uri`, `<set>_uri`)."""
+
+    def input_sources(self) -> tuple:
+        if self.generation:
+            return SET_NAMES if self.generation.per_flow else ("step03",)
+        return check_sources(self.sources)
 
 
 def build_pipeline(options: PipelineOptions = PipelineOptions()):
@@ -324,11 +389,12 @@ def build_pipeline(options: PipelineOptions = PipelineOptions()):
     (training). Its parameters depend on the options (plug-in components bring theirs), so the
     signature is assembled here; KFP reads it through `__signature__`."""
     settings = options.settings
+    sources = options.input_sources()
     parameters = []
     if options.generation:
         parameters += [(p.name, p.annotation, p.default) for p in options.generation.parameters]
     else:
-        parameters.append(("step03_uri", str, inspect.Parameter.empty))
+        parameters += [(f"{source}_uri", str, inspect.Parameter.empty) for source in sources]
     if options.tokenizer_from_uri:
         parameters.append(("tokenizer_uri", str, inspect.Parameter.empty))
     else:
@@ -342,17 +408,26 @@ def build_pipeline(options: PipelineOptions = PipelineOptions()):
         raise ParameterError(f"pipeline parameters {duplicates} would be defined twice; rename "
                              "the plug-in component's inputs")
     mixing_names = [name for name, _, _ in MIXING_PARAMETERS]
-    mixing_stage = build_mixing_stage(settings)  # pipelines cannot be defined inside pipelines
+    # pipelines cannot be defined inside pipelines
+    mixing_stage = build_mixing_stage(settings, sources)
 
     def wire(*values) -> MixingOutputs:
         args = dict(zip(signature_names, values))
-        if options.generation:
-            generated = options.generation.component(
-                **{p.component_input: args[p.name] for p in options.generation.parameters})
-            step03 = generated.outputs[options.generation.wired_output]
+        generation = options.generation
+        if generation:
+            given = {p.component_input: args[p.name] for p in generation.parameters}
+            if generation.per_flow:  # one task per knowledge flow, each feeding its set
+                knowledge = {}
+                for name in sources:
+                    task = generation.component(flow_id=FLOW_IDS[name], **given)
+                    task.set_display_name(f"generate {name}")
+                    knowledge[name] = task.outputs[generation.wired_output]
+            else:
+                knowledge = {"step03": generation.component(**given).outputs[generation.wired_output]}
         else:
-            step03 = dsl.importer(artifact_uri=args["step03_uri"], artifact_class=dsl.Artifact,
-                                  reimport=False).output
+            knowledge = {source: dsl.importer(artifact_uri=args[f"{source}_uri"],
+                                              artifact_class=INPUT_SOURCES[source],
+                                              reimport=False).output for source in sources}
         if options.tokenizer_from_uri:
             tokenizer_files = dsl.importer(artifact_uri=args["tokenizer_uri"],
                                            artifact_class=dsl.Artifact, reimport=False).output
@@ -360,7 +435,7 @@ def build_pipeline(options: PipelineOptions = PipelineOptions()):
             fetched = settings.give_hub_token(settings.apply(fetch_tokenizer(
                 tokenizer=args["tokenizer"], trust_remote_code=args["trust_remote_code"])))
             tokenizer_files = fetched.outputs["tokenizer_files"]
-        stage = mixing_stage(step03=step03, tokenizer_files=tokenizer_files,
+        stage = mixing_stage(tokenizer_files=tokenizer_files, **knowledge,
                              **{name: args[name] for name in mixing_names})
         if options.training:
             training = options.training
@@ -387,7 +462,7 @@ def build_pipeline(options: PipelineOptions = PipelineOptions()):
         DEFAULT_WORKSPACE_SIZE if options.training and options.training.takes_workspace_path else "")
     return dsl.pipeline(
         name="knowledge-tuning" if steps else "knowledge-mixing",
-        description="Knowledge mixing of a step-03 artifact"
+        description="Knowledge mixing of the generation step's knowledge sets"
         + (f", with {' and '.join(steps)}" if steps else "")
         + ": one training-ready chat JSONL per feasible cut size.",
         pipeline_config=dsl.PipelineConfig(workspace=dsl.WorkspaceConfig(size=workspace))
@@ -435,8 +510,9 @@ class ErrorWatcher:
         self.stream.flush()
 
 
-def run_locally(input_dir: Path, output_dir: Path, parameters: dict) -> dict:
-    """Run the real pipeline with the KFP local runner and gather its outputs in output_dir."""
+def run_locally(sources: dict, output_dir: Path, parameters: dict) -> dict:
+    """Run the real pipeline with the KFP local runner on `sources` (`step03` and/or set names →
+    paths, imported by URI) and gather its outputs in output_dir."""
     from kfp import local
 
     # The local runner warns that our base image may not be Python (it is, and locally the
@@ -449,7 +525,9 @@ def run_locally(input_dir: Path, output_dir: Path, parameters: dict) -> dict:
         watcher = ErrorWatcher(sys.stdout)
         try:
             with contextlib.redirect_stdout(watcher):
-                outputs = build_pipeline()(step03_uri=str(input_dir.resolve()), **parameters).outputs
+                outputs = build_pipeline(PipelineOptions(sources=tuple(sources)))(
+                    **{f"{name}_uri": str(path.resolve()) for name, path in sources.items()},
+                    **parameters).outputs
         except RuntimeError as e:
             cause = f"\n{watcher.last_error}" if watcher.last_error else ""
             raise LocalRunError(f"{e}{cause}") from e
@@ -590,9 +668,16 @@ def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
                         help="training step after mixing: `auto` uses Training Hub's train_model "
                         "when kfp-components is installed, `none` ends at the datasets, or a "
                         "compiled component YAML (default: %(default)s)")
-    parser.add_argument("--generation-component", default="", metavar="FILE.yaml",
-                        help="generation step whose artifact output is the step-03 folder "
-                        "(default: none, the pipeline takes step03_uri)")
+    parser.add_argument("--generation-component", default="auto", metavar="auto|none|FILE.yaml",
+                        help="generation step before mixing: `auto` uses the kfp-components `sdg` "
+                        "component (one task per knowledge flow) when its package is installed, "
+                        "`none` imports the inputs by URI, or a compiled component YAML: with a "
+                        "`flow_id` input it runs once per flow, else its one artifact output is "
+                        "the step-03 folder (default: %(default)s)")
+    parser.add_argument("--inputs", default="step03", metavar="step03|SET[,SET...]",
+                        help="without a generation step: what the pipeline imports, each from a "
+                        "URI parameter `<name>_uri`: the step-03 folder, or one JSONL Dataset per "
+                        f"set ({', '.join(SET_NAMES)}) (default: %(default)s)")
     parser.add_argument("--tokenizer-from-uri", action="store_true",
                         help="take the tokenizer files from an artifact URI (parameter "
                         "tokenizer_uri) instead of a hub id: for clusters without hub access")
@@ -611,16 +696,17 @@ def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
                         f"{DEFAULT_WORKSPACE_SIZE} when the training step needs one)")
 
 
-def pipeline_from_arguments(args: argparse.Namespace):
+def options_from_arguments(args: argparse.Namespace) -> PipelineOptions:
     settings = ClusterSettings(
         cpu_request=args.cpu_request, cpu_limit=args.cpu_limit,
         memory_request=args.memory_request, memory_limit=args.memory_limit,
         hf_token_secret=args.hf_token_secret, pvc=args.pvc, pvc_mount_path=args.pvc_mount_path,
         workspace_size=args.workspace_size)
-    return build_pipeline(PipelineOptions(
+    return PipelineOptions(
         settings=settings, tokenizer_from_uri=args.tokenizer_from_uri,
+        sources=check_sources(tuple(s.strip() for s in args.inputs.split(","))),
         generation=generation_step(args.generation_component),
-        training=training_step(args.training_component)))
+        training=training_step(args.training_component))
 
 
 def named_value(text: str, flag: str, convert=float) -> tuple:
@@ -710,8 +796,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the whole pipeline on this machine")
-    run.add_argument("--input", type=Path, default=EXAMPLE_INPUT,
-                     help="step-03 folder (default: the example data in examples/step_03)")
+    run.add_argument("--input", type=Path,
+                     help="step-03 folder (default: the example data in examples/step_03, unless "
+                     "per-set inputs are given)")
+    for name in SET_NAMES:
+        run.add_argument(f"--{name.replace('_', '-')}", type=Path, metavar="FILE.jsonl|FOLDER",
+                         help=f"the {name} set as its own JSONL file or folder of JSONL files "
+                         f"(sdg_hub flow {FLOW_IDS[name]}), instead of the step-03 folder's")
     run.add_argument("--output", type=Path, default=Path("output") / "mixed",
                      help="folder for combined_cut_{N}x.jsonl and summary.json "
                      "(default: %(default)s)")
@@ -738,7 +829,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "compile":
-            compile_pipeline(pipeline_from_arguments(args), str(args.output), args.image)
+            compile_pipeline(build_pipeline(options_from_arguments(args)), str(args.output),
+                             args.image)
             print(f"wrote {args.output}")
             return 0
         from dotenv import load_dotenv
@@ -751,10 +843,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "submit":
         return submit(parser, args, parameters)
 
-    if not args.input.is_dir():
-        parser.error(f"--input {args.input}: not a directory; pass the step-03 folder")
+    sources = {name: getattr(args, name) for name in SET_NAMES if getattr(args, name)}
+    if args.input or not sources:
+        sources = {"step03": args.input or EXAMPLE_INPUT, **sources}
+    for name, path in sources.items():
+        if name == "step03" and not path.is_dir():
+            parser.error(f"--input {path}: not a directory; pass the step-03 folder")
+        if not path.exists():
+            parser.error(f"--{name.replace('_', '-')} {path}: no such file or folder")
     try:
-        summary = run_locally(args.input, args.output, parameters)
+        summary = run_locally(sources, args.output, parameters)
     except LocalRunError as e:
         print(f"\nknowledge mixing failed: {e}\nThe failing task's log is above.", file=sys.stderr)
         return 1
@@ -765,19 +863,23 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def submit(parser: argparse.ArgumentParser, args: argparse.Namespace, parameters: dict) -> int:
     try:
-        pipeline = pipeline_from_arguments(args)
+        options = options_from_arguments(args)
+        pipeline = build_pipeline(options)
     except ParameterError as e:
         parser.error(str(e))
     arguments = dict(parameters)
     if args.tokenizer_from_uri:
         del arguments["tokenizer"]
         arguments["tokenizer_uri"] = args.tokenizer_uri
-    if not args.generation_component:
-        arguments["step03_uri"] = args.step03_uri
+    if not options.generation:
+        arguments.update({f"{source}_uri": args.step03_uri if source == "step03" else None
+                          for source in options.input_sources()})
     arguments.update(dict(args.param))
     missing = [name for name, value in arguments.items() if value is None]
     if missing:
-        parser.error(f"give {', '.join('--' + m.replace('_', '-') for m in missing)}")
+        parser.error("give " + ", ".join(
+            f"--{m.replace('_', '-')}" if m in ("step03_uri", "tokenizer_uri") else f"--param {m}=URI"
+            for m in missing))
     try:
         token = bearer_token(args.token)
         with tempfile.TemporaryDirectory() as folder:

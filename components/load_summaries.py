@@ -1,4 +1,4 @@
-"""KFP component: step-03 folder → normalised summaries (Parquet) + counts per set."""
+"""KFP component: the knowledge sets → normalised summaries (Parquet) + counts per set."""
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Output
 
@@ -7,17 +7,26 @@ from .image import COMPONENT_SETTINGS
 
 @dsl.component(**COMPONENT_SETTINGS)
 def load_summaries(
-    step03: Input[Artifact],
     summaries: Output[Dataset],
     metrics: Output[Metrics],
+    step03: Input[Artifact] = None,
+    extractive_summary: Input[Dataset] = None,
+    detailed_summary: Input[Dataset] = None,
+    key_facts_to_qa: Input[Dataset] = None,
+    document_based_qa: Input[Dataset] = None,
     save_gpt_oss_format: bool = False,
 ):
-    """Read the generation step's four set folders (both sdg_hub layouts), clean and normalise
-    them, and write one typed Parquet table."""
+    """Read the knowledge sets — the generation step's folder (`step03`, one sub-folder per set),
+    and/or one Dataset per set (a JSONL file or a folder of them, as the per-flow `sdg` component
+    writes) — in both sdg_hub layouts, clean and normalise them, and write one typed Parquet
+    table. A set given both ways, or no input at all, is an error."""
     from knowledge_mixing.stages import configure_logging, load_stage
 
     configure_logging()
-    report = load_stage(step03.path, summaries.path, save_gpt_oss_format)
+    given = {"extractive_summary": extractive_summary, "detailed_summary": detailed_summary,
+             "key_facts_to_qa": key_facts_to_qa, "document_based_qa": document_based_qa}
+    report = load_stage(step03.path if step03 else None, summaries.path, save_gpt_oss_format,
+                        {name: dataset.path for name, dataset in given.items() if dataset})
     summaries.metadata.update(report)
     for set_name, counts in report["sets"].items():
         for key, value in counts.items():

@@ -122,6 +122,45 @@ def find_set_files(step03_dir: str | Path) -> tuple[dict[str, list[Path]], list[
     return files, absent
 
 
+def set_input_files(name: str, path: str | Path) -> list[Path]:
+    """A per-set input (a generation task's Dataset): one JSONL file, or a folder of them."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        jsonl = sorted(p for p in path.glob("*.jsonl") if p.is_file())
+        if not jsonl:
+            raise InputError(f"input `{name}` ({path}): the folder holds no .jsonl file; give a "
+                             "JSONL file or a folder of JSONL files")
+        return jsonl
+    raise InputError(f"input `{name}` ({path}): no such file or folder")
+
+
+def collect_sources(step03_dir: str | Path | None, set_inputs: dict[str, str | Path]
+                    ) -> tuple[dict[str, list[Path]], dict[str, str]]:
+    """Each set's JSONL files and where they came from, out of the step-03 folder and the per-set
+    inputs; at least one must be given, and a set may come from one of them only."""
+    unknown = sorted(set(set_inputs) - set(SET_NAMES))
+    if unknown:
+        raise InputError(f"input `{unknown[0]}` is not a knowledge set; per-set inputs are "
+                         f"{', '.join(SET_NAMES)}")
+    if step03_dir is None and not set_inputs:
+        raise InputError("no input given: pass the step-03 folder (`step03`) or at least one "
+                         f"per-set input ({', '.join(SET_NAMES)})")
+    files, origins = {}, {}
+    if step03_dir is not None:
+        files, _ = find_set_files(step03_dir)
+        origins = {name: f"folder {Path(step03_dir) / name}" for name in files}
+    for name, path in set_inputs.items():
+        if name in files:
+            raise InputError(
+                f"set {name} is given twice: as input `{name}` ({path}) and as the folder "
+                f"{Path(step03_dir) / name} of the step-03 input; give it one way only")
+        files[name] = set_input_files(name, path)
+        origins[name] = f"input `{name}`"
+    return files, origins
+
+
 def _string_field(row: dict, column: str, where: str, required: bool) -> str | None:
     value = row.get(column)
     if value is None:
@@ -192,12 +231,18 @@ def _normalise(row: dict, kset: KnowledgeSet, save_gpt_oss_format: bool, counts:
 
 
 def json_lines(path: Path):
-    """(line number, object) of every non-blank line, with JSON errors at their line and column."""
-    with path.open(encoding="utf-8") as f:
-        for line_number, line in enumerate(f, start=1):
+    """(line number, object) of every non-blank line, with errors at their line and column."""
+    with path.open("rb") as f:
+        for line_number, raw in enumerate(f, start=1):
+            where = f"{path}, line {line_number}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InputError(
+                    f"{where}, column {e.start + 1}: not UTF-8 text ({e.reason}); is this a JSON "
+                    "Lines file? Each line must be one JSON object") from e
             if not line.strip():
                 continue
-            where = f"{path}, line {line_number}"
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
@@ -243,20 +288,27 @@ def read_set_file(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, cou
                 raise InputError(f"{path}: the file holds no rows; re-run the {kset.name} flow "
                                  "or remove the file") from error
             _explain(path, kset, save_gpt_oss_format, error)
-        except InputError as error:
+        except (InputError, UnicodeDecodeError) as error:  # pyarrow leaves UTF-8 to Python
             _explain(path, kset, save_gpt_oss_format, error)
 
 
 class Step03Reader:
-    """The step-03 folder as a stream of SUMMARIES_SCHEMA record batches, set after set."""
+    """The knowledge sets — from the step-03 folder, per-set inputs, or both — as a stream of
+    SUMMARIES_SCHEMA record batches, set after set. Either form gives the same batches."""
 
-    def __init__(self, step03_dir: str | Path, save_gpt_oss_format: bool = False):
-        self.root = Path(step03_dir)
-        self.files, self.absent_sets = find_set_files(self.root)
+    def __init__(self, step03_dir: str | Path | None = None, save_gpt_oss_format: bool = False,
+                 set_inputs: dict[str, str | Path] | None = None):
+        self.files, self.origins = collect_sources(step03_dir, set_inputs or {})
+        self.absent_sets = [name for name in SET_NAMES if name not in self.files]
         self.save_gpt_oss_format = save_gpt_oss_format
         self.counts: dict[str, SetCounts] = {}
         for name in self.absent_sets:
-            log.warning("set %s: folder %s is absent; continuing without it", name, self.root / name)
+            log.warning("set %s: absent from the input (no folder %s/, no input `%s`); "
+                        "continuing without it", name, name, name)
+
+    def file_names(self) -> dict[Path, str]:
+        """`set/file` for every input file: the name its fingerprint is recorded under."""
+        return {path: f"{name}/{path.name}" for name, paths in self.files.items() for path in paths}
 
     def batches(self):
         for kset in SETS:
@@ -265,16 +317,23 @@ class Step03Reader:
             started = time.perf_counter()
             counts = self.counts[kset.name] = SetCounts(files=len(self.files[kset.name]))
             for path in self.files[kset.name]:
-                for rows in read_set_file(path, kset, self.save_gpt_oss_format, counts):
-                    if rows:
-                        yield pa.RecordBatch.from_pylist(
-                            [dict(zip(SUMMARIES_SCHEMA.names, row)) for row in rows],
-                            schema=SUMMARIES_SCHEMA)
+                try:
+                    for rows in read_set_file(path, kset, self.save_gpt_oss_format, counts):
+                        if rows:
+                            yield pa.RecordBatch.from_pylist(
+                                [dict(zip(SUMMARIES_SCHEMA.names, row)) for row in rows],
+                                schema=SUMMARIES_SCHEMA)
+                except InputError as e:
+                    origin = self.origins[kset.name]
+                    if origin.startswith("input"):  # name the pipeline input, not only the path
+                        raise InputError(f"{origin}: {e}") from e
+                    raise
             log.info(
-                "load %s: %d files, %d rows read, %d dropped by the GPT-OSS question filter, "
-                "%d dropped with an empty response, %d kept (%.2fs)",
-                kset.name, counts.files, counts.rows_read, counts.dropped_gpt_oss_filter,
-                counts.dropped_empty_response, counts.rows_kept, time.perf_counter() - started,
+                "load %s (%s): %d files, %d rows read, %d dropped by the GPT-OSS question "
+                "filter, %d dropped with an empty response, %d kept (%.2fs)",
+                kset.name, self.origins[kset.name], counts.files, counts.rows_read,
+                counts.dropped_gpt_oss_filter, counts.dropped_empty_response, counts.rows_kept,
+                time.perf_counter() - started,
             )
 
 
@@ -287,8 +346,9 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def load_step03(step03_dir: str | Path, save_gpt_oss_format: bool = False) -> LoadResult:
-    """The whole step-03 folder as one table (for callers that want it in memory)."""
-    reader = Step03Reader(step03_dir, save_gpt_oss_format)
+def load_step03(step03_dir: str | Path | None, save_gpt_oss_format: bool = False,
+                set_inputs: dict[str, str | Path] | None = None) -> LoadResult:
+    """The knowledge sets as one table (for callers that want it in memory)."""
+    reader = Step03Reader(step03_dir, save_gpt_oss_format, set_inputs)
     table = pa.Table.from_batches(list(reader.batches()), schema=SUMMARIES_SCHEMA)
     return LoadResult(table, reader.counts, reader.absent_sets)

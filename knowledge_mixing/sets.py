@@ -19,25 +19,31 @@ class KnowledgeSet:
     raw_document_required: bool
     user_template: str
     """Python format string over document_outline, document and question (SPEC §2.6)."""
+    flow_id: str
+    """The sdg_hub flow that generates the set (its registry id, for the per-flow `sdg` task)."""
 
 
 SUMMARY_TEMPLATE = "{document_outline}\n{document}\n\n{question}"
 KEY_FACTS_TEMPLATE = "In {document_outline}, {question}"
 
 SETS: tuple[KnowledgeSet, ...] = (
-    KnowledgeSet("extractive_summary", True, ("raw_document",), True, SUMMARY_TEMPLATE),
-    KnowledgeSet("detailed_summary", True, ("raw_document",), True, SUMMARY_TEMPLATE),
+    KnowledgeSet("extractive_summary", True, ("raw_document",), True, SUMMARY_TEMPLATE,
+                 "epic-jade-656"),
+    KnowledgeSet("detailed_summary", True, ("raw_document",), True, SUMMARY_TEMPLATE,
+                 "mild-thunder-748"),
     # sdg_hub 0.9.1+ writes no raw_document for key facts: the key-facts block in `document`
     # still identifies the raw document (one block per raw document).
-    KnowledgeSet("key_facts_to_qa", False, ("raw_document",), False, KEY_FACTS_TEMPLATE),
+    KnowledgeSet("key_facts_to_qa", False, ("raw_document",), False, KEY_FACTS_TEMPLATE,
+                 "heavy-heart-77"),
     # Document QA's `document` *is* the raw document; older layouts also copy it elsewhere.
     KnowledgeSet(
         "document_based_qa", False, ("raw_document", "base_document", "document"), True,
-        SUMMARY_TEMPLATE,
+        SUMMARY_TEMPLATE, "stellar-peak-605",
     ),
 )
 SET_NAMES: tuple[str, ...] = tuple(s.name for s in SETS)
 SAMPLED_SET_NAMES: tuple[str, ...] = tuple(s.name for s in SETS if s.sampled)
+FLOW_IDS: dict[str, str] = {s.name: s.flow_id for s in SETS}
 
 
 _BY_NAME = {s.name: s for s in SETS}

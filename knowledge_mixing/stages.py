@@ -75,13 +75,15 @@ def configure_logging() -> None:
                         force=True)
 
 
-def load_stage(step03_dir: str, summaries_path: str, save_gpt_oss_format: bool) -> dict:
-    """Load and normalise the step-03 folder, streaming it into Parquet; return counts per set
-    and every input file's sha256 (hashed on a second thread while the first one parses)."""
-    reader = Step03Reader(step03_dir, save_gpt_oss_format)
-    files = [path for name in SET_NAMES for path in reader.files.get(name, [])]
+def load_stage(step03_dir: str | None, summaries_path: str, save_gpt_oss_format: bool,
+               set_inputs: dict[str, str] | None = None) -> dict:
+    """Load and normalise the knowledge sets (the step-03 folder and/or per-set inputs),
+    streaming them into Parquet; return counts per set and every input file's sha256 (hashed
+    on a second thread while the first one parses)."""
+    reader = Step03Reader(step03_dir, save_gpt_oss_format, set_inputs)
+    names = reader.file_names()
     with ThreadPoolExecutor(1) as hasher:
-        digests = hasher.map(file_sha256, files)
+        digests = hasher.map(file_sha256, names)
         rows = 0
         with pq.ParquetWriter(summaries_path, SUMMARIES_SCHEMA) as writer:
             for batch in reader.batches():
@@ -89,8 +91,7 @@ def load_stage(step03_dir: str, summaries_path: str, save_gpt_oss_format: bool) 
                 rows += batch.num_rows
                 del batch
                 release_arrow_memory()
-        inputs = {path.relative_to(reader.root).as_posix(): digest
-                  for path, digest in zip(files, digests)}
+        inputs = dict(zip(names.values(), digests))
     log.info("load: wrote %d rows of %d sets to Parquet (absent sets: %s)", rows,
              len(reader.counts), ", ".join(reader.absent_sets) or "none")
     return {

@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 from conftest import REPO
-from standins import compile_to, generate_step03, record_training, train_on_workspace
+from standins import compile_to, generate_flow, generate_step03, record_training, train_on_workspace
 
 from components.image import IMAGE, IMAGE_ENV
 
@@ -138,6 +138,40 @@ def test_generation_component_feeds_the_mixing_stage(tmp_path):
     assert step03["taskOutputArtifact"] == {"outputArtifactKey": "step03", "producerTask": "generate-step03"}
 
 
+def test_per_flow_generation_runs_once_per_knowledge_flow(tmp_path):
+    generation_yaml = compile_to(generate_flow, tmp_path / "generation.yaml")
+    spec, _ = compiled(tmp_path, "--generation-component", generation_yaml)
+    params = spec["root"]["inputDefinitions"]["parameters"]
+    assert "step03_uri" not in params and "generation_flow_id" not in params
+    assert {"generation_source_folder", "generation_model"} <= set(params)
+    tasks = spec["root"]["dag"]["tasks"]
+    flows = {}
+    for name, task in tasks.items():
+        if name.startswith("generate-flow"):
+            flow_id = task["inputs"]["parameters"]["flow_id"]["runtimeValue"]["constant"]
+            flows[task["taskInfo"]["name"]] = flow_id
+    assert flows == {"generate extractive_summary": "epic-jade-656",
+                     "generate detailed_summary": "mild-thunder-748",
+                     "generate key_facts_to_qa": "heavy-heart-77",
+                     "generate document_based_qa": "stellar-peak-605"}
+    stage = tasks["knowledge-mixing-stage"]["inputs"]["artifacts"]
+    assert set(stage) == {"extractive_summary", "detailed_summary", "key_facts_to_qa",
+                          "document_based_qa", "tokenizer_files"}
+
+
+def test_per_set_inputs_are_imported_by_uri(tmp_path):
+    spec, _ = compiled(tmp_path, "--inputs", "extractive_summary,key_facts_to_qa")
+    params = spec["root"]["inputDefinitions"]["parameters"]
+    assert {"extractive_summary_uri", "key_facts_to_qa_uri"} <= set(params)
+    assert "step03_uri" not in params and "detailed_summary_uri" not in params
+    stage = spec["root"]["dag"]["tasks"]["knowledge-mixing-stage"]["inputs"]["artifacts"]
+    assert set(stage) == {"extractive_summary", "key_facts_to_qa", "tokenizer_files"}
+    assert "system.Dataset" in (tmp_path / "pipeline.yaml").read_text()
+    result = run_compile("-o", str(tmp_path / "p.yaml"), "--inputs", "step03,facts")
+    assert result.returncode == 2 and "inputs ['step03', 'facts']: give one or more of step03, " \
+        "extractive_summary, detailed_summary, key_facts_to_qa, document_based_qa" in result.stderr
+
+
 @pytest.mark.parametrize("flag,content,message", [
     ("--training-component", None, "no such component YAML file"),
     ("--training-component", "just: text\n", "not a KFP component YAML file"),
@@ -170,6 +204,21 @@ def test_installed_train_model_is_wired_by_default(tmp_path):
     assert spec["pipelineInfo"]["name"] == "knowledge-tuning"
     assert "train-on-workspace" in spec["root"]["dag"]["tasks"]
     assert "exec-train-on-workspace" in platform
+
+
+def test_installed_sdg_generates_the_four_sets_by_default(tmp_path):
+    """A stand-in `kfp_components` package with pipelines-components' sdg_hub module path."""
+    package = tmp_path / "site" / "kfp_components" / "components" / "data_processing" / "sdg" / "sdg_hub"
+    package.mkdir(parents=True)
+    for folder in (package, *list(package.parents)[:4]):
+        (folder / "__init__.py").touch()
+    (package / "__init__.py").write_text(
+        f"import sys; sys.path.insert(0, {str(REPO / 'tests')!r})\n"
+        "from standins import generate_flow as sdg\n")
+    spec, _ = compiled(tmp_path, env={"PYTHONPATH": str(tmp_path / "site")})
+    assert spec["pipelineInfo"]["name"] == "knowledge-tuning"
+    assert sum(name.startswith("generate-flow") for name in spec["root"]["dag"]["tasks"]) == 4
+    assert "step03_uri" not in spec["root"]["inputDefinitions"]["parameters"]
 
 
 def test_without_kfp_components_installed_auto_ends_at_the_datasets(tmp_path):

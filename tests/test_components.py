@@ -111,3 +111,26 @@ def test_mix_cut_and_select_cut(counted):
     with pytest.raises(ValueError, match="cut 7 was not produced"):
         select_cut.python_func(cuts=cuts, training_dataset=training, comparison=comparison,
                                train_cut=7)
+
+
+def test_load_summaries_takes_one_dataset_per_set(counted, step03_layouts, tmp_path):
+    from knowledge_mixing.load import InputError
+    from knowledge_mixing.sets import SET_NAMES
+
+    _, folder_summaries, folder_metrics, *_ = counted
+    datasets = {}
+    for name in SET_NAMES:
+        (tmp_path / name).write_bytes((step03_layouts["mixed"] / name / "gen.jsonl").read_bytes())
+        datasets[name] = artifact(dsl.Dataset, tmp_path / name)
+    summaries = artifact(dsl.Dataset, tmp_path / "summaries")
+    metrics = artifact(dsl.Metrics, tmp_path / "metrics")
+    load_summaries.python_func(summaries=summaries, metrics=metrics, **datasets)
+    assert summaries.metadata["sets"] == folder_summaries.metadata["sets"]
+    assert metrics.metadata == folder_metrics.metadata
+    assert open(summaries.path, "rb").read() == open(folder_summaries.path, "rb").read()
+    with pytest.raises(InputError, match="no input given"):
+        load_summaries.python_func(summaries=summaries, metrics=metrics)
+    with pytest.raises(InputError, match="set detailed_summary is given twice"):
+        load_summaries.python_func(summaries=summaries, metrics=metrics,
+                                   step03=artifact(dsl.Artifact, step03_layouts["mixed"]),
+                                   detailed_summary=datasets["detailed_summary"])

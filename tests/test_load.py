@@ -6,6 +6,7 @@ from conftest import write_jsonl
 
 from knowledge_mixing.load import (
     InputError,
+    Step03Reader,
     clean_response,
     is_gpt_oss_bad_question,
     load_step03,
@@ -188,3 +189,62 @@ def test_a_line_longer_than_a_parse_block_is_read(tmp_path, monkeypatch):
     result = load_step03(tmp_path)
     assert result.table["question"].to_pylist() == [r["question"] for r in rows]
     assert result.counts["key_facts_to_qa"].rows_read == 40
+
+
+def test_bytes_that_are_not_utf8_name_line_and_column(tmp_path):
+    path = tmp_path / "extractive_summary" / "gen.jsonl"
+    write_jsonl(path, [good_row()])
+    with open(path, "ab") as f:
+        f.write(b'{"question": "\xff"}\n')
+    with pytest.raises(InputError, match=r"gen.jsonl, line 2, column 15: not UTF-8 text"):
+        load_step03(tmp_path)
+
+
+def per_set_files(folder, tmp_path):
+    files = {}
+    for name in SET_NAMES:
+        files[name] = tmp_path / f"{name}.data"  # KFP Dataset files carry no extension
+        files[name].write_bytes((folder / name / "gen.jsonl").read_bytes())
+    return files
+
+
+def test_per_set_inputs_load_as_the_folder_does(step03_layouts, tmp_path):
+    folder = step03_layouts["mixed"]
+    files = per_set_files(folder, tmp_path)
+    assert load_step03(folder).table.equals(load_step03(None, set_inputs=files).table)
+    # a folder of JSONL files per set, and the step-03 folder for the sets not given
+    (tmp_path / "kf").mkdir()
+    (tmp_path / "kf" / "a.jsonl").write_bytes(files["key_facts_to_qa"].read_bytes())
+    partial = tmp_path / "partial"
+    for name in ("extractive_summary", "detailed_summary", "document_based_qa"):
+        (partial / name).mkdir(parents=True)
+        (partial / name / "gen.jsonl").write_bytes(files[name].read_bytes())
+    assert load_step03(folder).table.equals(
+        load_step03(partial, set_inputs={"key_facts_to_qa": tmp_path / "kf"}).table)
+    assert Step03Reader(partial, set_inputs={"key_facts_to_qa": tmp_path / "kf"}).origins == {
+        "extractive_summary": f"folder {partial / 'extractive_summary'}",
+        "detailed_summary": f"folder {partial / 'detailed_summary'}",
+        "document_based_qa": f"folder {partial / 'document_based_qa'}",
+        "key_facts_to_qa": "input `key_facts_to_qa`"}
+
+
+def test_per_set_input_errors_name_the_input(step03_layouts, tmp_path):
+    folder = step03_layouts["new"]
+    files = per_set_files(folder, tmp_path)
+    with pytest.raises(InputError, match="no input given: pass the step-03 folder"):
+        Step03Reader(set_inputs={})
+    with pytest.raises(InputError, match=r"set key_facts_to_qa is given twice: as input "
+                       r"`key_facts_to_qa` \(.*\) and as the folder .*key_facts_to_qa of the step-03"):
+        Step03Reader(folder, set_inputs={"key_facts_to_qa": files["key_facts_to_qa"]})
+    with pytest.raises(InputError, match="input `facts` is not a knowledge set"):
+        Step03Reader(set_inputs={"facts": files["key_facts_to_qa"]})
+    with pytest.raises(InputError, match=r"input `detailed_summary` \(.*\): no such file or folder"):
+        Step03Reader(set_inputs={"detailed_summary": tmp_path / "nope"})
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match=r"input `detailed_summary` \(.*empty\): the folder holds no "
+                       r"\.jsonl file"):
+        Step03Reader(set_inputs={"detailed_summary": tmp_path / "empty"})
+    files["key_facts_to_qa"].write_text("question,response\nq,a\n")  # CSV, not JSONL
+    with pytest.raises(InputError, match=r"^input `key_facts_to_qa`: .*key_facts_to_qa.data, line 1, "
+                       r"column 1: not valid JSON"):
+        load_step03(None, set_inputs=files)

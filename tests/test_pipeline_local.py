@@ -201,3 +201,63 @@ def test_example_recipe_runs_and_is_recorded_with_its_inputs(tmp_path, capsys):
                  - knowledge["key_facts_to_qa"]["validation"]["samples"])
     out = capsys.readouterr().out
     assert f"replay {chat}" in out and "validation (held out)" in out
+
+
+def test_four_per_set_files_give_the_same_bytes_as_the_folder(tmp_path):
+    """Each set as its own file, named as a KFP Dataset is (no extension) or in its own folder."""
+    per_set = []
+    (tmp_path / "in").mkdir()
+    for name in SET_NAMES:
+        source = EXAMPLE_STEP_03 / name / "gen.jsonl"
+        if name in ("detailed_summary", "document_based_qa"):  # a folder of JSONL files
+            (tmp_path / "in" / name).mkdir(parents=True)
+            shutil.copyfile(source, tmp_path / "in" / name / "part-0.jsonl")
+            given = tmp_path / "in" / name
+        else:
+            given = tmp_path / "in" / f"{name}_output_artifact"
+            shutil.copyfile(source, given)
+        per_set += [f"--{name.replace('_', '-')}", given]
+    assert run("--output", tmp_path / "folder") == 0
+    assert run("--output", tmp_path / "sets", *per_set) == 0
+    for cut in ("combined_cut_1x.jsonl", "combined_cut_5x.jsonl"):
+        assert (tmp_path / "sets" / cut).read_bytes() == (tmp_path / "folder" / cut).read_bytes()
+    folder = json.loads((tmp_path / "folder" / "summary.json").read_text())
+    sets = json.loads((tmp_path / "sets" / "summary.json").read_text())
+    assert sets["load"] == folder["load"] and sets["cuts"] == folder["cuts"]
+    assert sorted(sets["input_sha256"].values()) == sorted(folder["input_sha256"].values())
+
+
+def test_per_set_input_that_is_not_jsonl_names_the_input(tmp_path, capfd):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet = tmp_path / "key_facts.parquet"
+    pq.write_table(pa.table({"question": ["q"]}), parquet)
+    assert run("--output", tmp_path / "out", "--extractive-summary",
+               EXAMPLE_STEP_03 / "extractive_summary" / "gen.jsonl", "--key-facts-to-qa", parquet) == 1
+    error = capfd.readouterr().err.strip().splitlines()[-2]
+    assert error.startswith(f"InputError: input `key_facts_to_qa`: {parquet}, line 1, column ")
+    assert "not valid JSON" in error
+
+
+def test_four_generation_tasks_feed_the_four_sets(tmp_path):
+    """A per-flow generation component (shaped like kfp-components `sdg`) runs once per knowledge
+    flow; mixing takes the four Datasets and writes the same bytes as from the folder."""
+    from kfp import local
+    from standins import compile_to, generate_flow, record_training
+
+    generation = pipeline.generation_step(str(compile_to(generate_flow, tmp_path / "g.yaml")))
+    assert generation.per_flow and generation.wired_output == "output_artifact"
+    assert sorted(p.name for p in generation.parameters) == [
+        "generation_max_concurrency", "generation_model", "generation_source_folder"]
+    options = pipeline.PipelineOptions(
+        generation=generation,
+        training=pipeline.training_step(str(compile_to(record_training, tmp_path / "t.yaml"))))
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"))
+    received = tmp_path / "received.jsonl"
+    pipeline.build_pipeline(options)(training_record_to=str(received), cut_sizes=[1, 5],
+                                     generation_source_folder=str(EXAMPLE_STEP_03))
+    assert run("--output", tmp_path / "folder") == 0
+    assert received.read_bytes() == (tmp_path / "folder" / "combined_cut_5x.jsonl").read_bytes()
+    flows = sorted(p.name for p in (tmp_path / "root").glob("*/generate-flow*"))
+    assert len(flows) == 4

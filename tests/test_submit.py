@@ -144,3 +144,10 @@ def test_training_parameters_pass_through(fake_api, tmp_path, no_ambient_token):
     assert run["runtime_config"]["parameters"]["training_num_epochs"] == 3
     assert run["pipeline_spec"]["pipeline_spec"]["pipelineInfo"]["name"] == "knowledge-tuning"
 
+
+
+def test_per_set_inputs_need_their_uris(capsys, no_ambient_token):
+    with pytest.raises(SystemExit):
+        submit("--host", "http://127.0.0.1:9", "--token", "t", "--inputs",
+               "extractive_summary,key_facts_to_qa", "--param", "extractive_summary_uri=s3://b/e")
+    assert "give --param key_facts_to_qa_uri=URI" in capsys.readouterr().err
