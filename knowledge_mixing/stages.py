@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import bisect
 import collections
+import ctypes
+import ctypes.util
 import heapq
 import itertools
 import json
@@ -16,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import random
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -59,14 +62,28 @@ SAMPLES_SCHEMA = pa.schema(
     ]
 )
 """Samples file: one row per Q&A pair a feasible cut can take, counted once for all cuts."""
-COUNT_CHUNK = 4096
+COUNT_CHUNK = 1024
 """Rows per step of the counting stage: enough for batched encoding, small for memory."""
 
 
-def release_arrow_memory() -> None:
-    """Hand memory Arrow freed back to the system: its allocator would otherwise keep every
-    batch's worth, and a pod's memory would grow with the input instead of the batch."""
+def _glibc_malloc_trim():
+    """glibc's malloc_trim, where the C library is glibc (the image's is); else None."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _glibc_malloc_trim()
+
+
+def release_memory() -> None:
+    """Hand freed memory back to the system: Arrow's allocator, and glibc's heaps (objects
+    unpickled on the pool's threads land in other arenas), would otherwise keep every batch's
+    worth, and a pod's memory would grow with the input instead of the batch."""
     pa.default_memory_pool().release_unused()
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def configure_logging() -> None:
@@ -90,7 +107,7 @@ def load_stage(step03_dir: str | None, summaries_path: str, save_gpt_oss_format:
                 writer.write_batch(batch)
                 rows += batch.num_rows
                 del batch
-                release_arrow_memory()
+                release_memory()
         inputs = dict(zip(names.values(), digests))
     log.info("load: wrote %d rows of %d sets to Parquet (absent sets: %s)", rows,
              len(reader.counts), ", ".join(reader.absent_sets) or "none")
@@ -113,7 +130,7 @@ def read_identities(path: str) -> tuple[list, list, list]:
                                          (str, text_id, text_id)):
             values = [identify(v) for v in column.dictionary.to_pylist()]
             out += [None if i is None else values[i] for i in column.indices.to_pylist()]
-        release_arrow_memory()
+        release_memory()
     return sets, raw_documents, documents
 
 
@@ -194,15 +211,17 @@ def count_stage(summaries_path: str, samples_path: str, feasible_cuts: list, rec
                     .filter(keep.slice(offset, n))
                 offset += n
                 if selected.num_rows:
-                    yield selected.to_pydict()
+                    yield selected  # as Arrow: this process never holds the texts as objects
                 del selected
-                release_arrow_memory()
+                release_memory()
 
         with pq.ParquetWriter(samples_path, schema) as writer:
-            for chunk in counters.map(chunks()):
-                writer.write_table(pa.Table.from_pydict({f.name: chunk[f.name] for f in schema},
-                                                        schema=schema))
-                rows, tokens = rows + len(chunk["token_length"]), tokens + sum(chunk["token_length"])
+            for counted in counters.map(chunks()):
+                writer.write_table(counted)
+                rows += counted.num_rows
+                tokens += pc.sum(counted["token_length"]).as_py() or 0
+                del counted
+                release_memory()
                 log.info("count tokens: %d of %d rows, %d tokens (%.1fs)", rows, kept, tokens,
                          time.perf_counter() - started)
     log.info("count tokens: done on %d processes, %s (%.2fs)", workers, counters.report(),
@@ -213,6 +232,12 @@ def count_stage(summaries_path: str, samples_path: str, feasible_cuts: list, rec
 def gather_stage(shard_paths: list[str], samples_path: str) -> dict:
     """Merge the shards' samples back into input order (each shard is in input order), so the
     cuts are the same bytes whatever the number of shards."""
+    if len(shard_paths) == 1:  # already in input order: nothing to merge
+        shutil.copyfile(shard_paths[0], samples_path)
+        lengths = pq.read_table(samples_path, columns=["token_length"])["token_length"]
+        rows, tokens = len(lengths), pc.sum(lengths).as_py() or 0
+        log.info("gather: 1 shard, %d rows, %d tokens", rows, tokens)
+        return {"rows_counted": rows, "tokens_counted": tokens}
     files = [pq.ParquetFile(path) for path in shard_paths]
     groups = [iter(range(f.metadata.num_row_groups)) for f in files]
     current: list = [None] * len(files)  # per shard: (table, its row indices, position)
@@ -247,7 +272,7 @@ def gather_stage(shard_paths: list[str], samples_path: str) -> dict:
                 heapq.heappush(heap, (row_indices[end], k))
             else:
                 advance(k)
-            release_arrow_memory()
+            release_memory()
     log.info("gather: %d shard(s), %d rows, %d tokens", len(files), rows, tokens)
     return {"rows_counted": rows, "tokens_counted": tokens}
 
@@ -288,9 +313,11 @@ def _counter() -> TokenCounter:
     return _worker_counter
 
 
-def _count_chunk(chunk: dict) -> dict:
-    """Messages, token counts and output lines of one chunk of rows."""
+def _count_chunk(rows: pa.Table) -> dict:
+    """Messages, token counts and output lines of one chunk of rows, as a SAMPLES_SCHEMA table
+    (Arrow crosses the process boundary compactly; Python objects would not)."""
     counter, save_gpt_oss_format = _counter(), _worker_settings[2]
+    chunk = rows.to_pydict()
     conversations = [
         build_messages(knowledge_set(set_name), outline, document, question, response, reasoning,
                        save_gpt_oss_format)
@@ -309,9 +336,12 @@ def _count_chunk(chunk: dict) -> dict:
         for set_name, document, question, response, reasoning in zip(
             chunk["set"], chunk["document"], chunk["question"], chunk["response"],
             chunk["reasoning"])]
-    chunk["_junctions"] = {k: n - before[k] for k, n in counter.junctions.items()}
-    chunk["_piecewise"] = counter.piecewise
-    return chunk
+    samples = pa.Table.from_pydict({f.name: chunk[f.name] for f in SAMPLES_SCHEMA},
+                                   schema=SAMPLES_SCHEMA)
+    del chunk, conversations, rows
+    release_memory()
+    return {"samples": samples, "junctions": {k: n - before[k] for k, n in counter.junctions.items()},
+            "piecewise": counter.piecewise}
 
 
 class ChunkCounters:
@@ -342,10 +372,10 @@ class ChunkCounters:
             results = map(_count_chunk, chunks)
         else:
             results = self._ordered(chunks)
-        for chunk in results:
-            self.junctions.update(chunk.pop("_junctions"))
-            self.piecewise &= chunk.pop("_piecewise")
-            yield chunk
+        for counted in results:
+            self.junctions.update(counted["junctions"])
+            self.piecewise &= counted["piecewise"]
+            yield counted["samples"]
 
     def _ordered(self, chunks):
         pending = collections.deque()
@@ -460,11 +490,13 @@ class _Lines:
     def add(self, lines: pa.ChunkedArray) -> None:
         self.count += len(lines)
         if self.shuffle_seed is None:
-            for line in lines.to_pylist():
-                self.file.write(line)
-                self.file.write("\n")
+            self._write(lines.to_pylist())
         else:
             self.held += lines.chunks
+
+    def _write(self, lines: list[str]) -> None:
+        if lines:
+            self.file.write("\n".join(lines) + "\n")
 
     def close(self) -> None:
         """Write what is held in the seeded order and make the file appear complete."""
@@ -473,9 +505,7 @@ class _Lines:
             order = list(range(len(lines)))
             random.Random(self.shuffle_seed).shuffle(order)
             for start in range(0, len(order), COUNT_CHUNK):
-                for line in lines.take(pa.array(order[start:start + COUNT_CHUNK])).to_pylist():
-                    self.file.write(line)
-                    self.file.write("\n")
+                self._write(lines.take(pa.array(order[start:start + COUNT_CHUNK])).to_pylist())
         self.file.close()
         os.replace(f"{self.path}.partial", self.path)
 
@@ -517,7 +547,7 @@ def mix_stage(samples_path: str, replay_path: str, recipe: Recipe, cut: int, out
         validation_statistics.add(kept)
         offset += n
         del rows, taken, kept
-        release_arrow_memory()
+        release_memory()
 
     replay_sources = []
     if recipe.replay:
