@@ -408,17 +408,16 @@ class CutStatistics:
         self.lengths: list[int] = []
 
     def add(self, rows: pa.Table) -> None:
-        columns = rows.select(["set", "raw_document", "document", "token_length"]).to_pydict()
-        for set_name, raw_document, document, length in zip(
-                columns["set"], columns["raw_document"], columns["document"],
-                columns["token_length"]):
+        for set_name in pc.unique(rows["set"]).to_pylist():
+            of_set = rows.filter(pc.equal(rows["set"], set_name))
             stats = self.sets.setdefault(set_name, {"samples": 0, "tokens": 0, "raw": set(),
                                                     "summaries": set()})
-            stats["samples"] += 1
-            stats["tokens"] += length
-            stats["raw"].add(text_id(raw_document if raw_document is not None else document))
-            stats["summaries"].add(text_id(document))
-        self.lengths += columns["token_length"]
+            stats["samples"] += of_set.num_rows
+            stats["tokens"] += pc.sum(of_set["token_length"]).as_py() or 0
+            raw = pc.coalesce(of_set["raw_document"], of_set["document"])
+            stats["raw"].update(map(text_id, pc.unique(raw).to_pylist()))
+            stats["summaries"].update(map(text_id, pc.unique(of_set["document"]).to_pylist()))
+        self.lengths += rows["token_length"].to_pylist()
 
     def per_set(self) -> dict[str, dict[str, int]]:
         return {name: {"samples": s["samples"], "tokens": s["tokens"],
