@@ -41,3 +41,22 @@ def test_trainer_accepts_every_row_counts_token_length_and_trains_end_of_turn(
     eos = report["stage3_per_row"]["eos_supervision_kept"]
     assert eos["rows_where_no_assistant_eos_is_trained"] == 0
     assert eos["eos_tokens_trained"] == eos["assistant_turns"] == rows
+
+
+def test_trainer_counts_replay_rows_as_we_do(step03_layouts, tmp_path):
+    """Replay rows (system turns, `unmask` false: only assistant turns trained) mixed in."""
+    outputs, _, _ = mix(step03_layouts["new"], tmp_path / "mix", cut_sizes=[1], shuffle=True,
+                        replay=[{"path": str(REPO / "examples" / "replay" / "general_chat.jsonl"),
+                                 "token_ratio": 0.5}])
+    result = subprocess.run(
+        [str(CONSUMER_PYTHON), str(CHECKER), str(outputs[1]), "--tokenizer",
+         str(bundled_tokenizer_dir()), "--out", str(tmp_path / "check"), "--no-ablation"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads((tmp_path / "check" / "report.json").read_text())
+    rows = report["token_length_comparison"]["rows_compared"]
+    replay = sum(json.loads(json.loads(line)["metadata"])["dataset"] == "replay"
+                 for line in outputs[1].read_text().splitlines())
+    assert rows == len(outputs[1].read_text().splitlines()) and replay > 10
+    assert report["token_length_comparison"]["equal"] == rows
+    assert report["stage3_per_row"]["eos_supervision_kept"]["rows_where_no_assistant_eos_is_trained"] == 0
