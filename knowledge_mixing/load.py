@@ -7,6 +7,7 @@ the file, the line and the column, and nothing is dropped without being counted.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import time
@@ -262,8 +263,31 @@ def _explain(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, error: E
     raise InputError(f"{path}: cannot be read as JSON Lines ({error})") from error
 
 
-def read_set_file(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, counts: SetCounts):
-    """Yield one JSONL file's normalised rows in batches, counting every row read or dropped.
+class HashingFile(io.RawIOBase):
+    """A file that hashes what is read from it, so one read both parses and fingerprints it."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.file = open(path, "rb")
+        self.sha256 = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size = self.file.readinto(buffer)
+        self.sha256.update(memoryview(buffer)[:size])
+        return size
+
+    def close(self) -> None:
+        self.file.close()
+        super().close()
+
+
+def read_set_file(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, counts: SetCounts,
+                  sha256: dict[Path, str]):
+    """Yield one JSONL file's normalised rows in batches, counting every row read or dropped;
+    once the whole file is read, record its sha256 in `sha256`.
 
     pyarrow parses the file in blocks, keeping only the columns of PROJECTION (the prompt and
     raw-reply columns of old layouts are skipped by the parser, never built). A line longer than
@@ -274,11 +298,15 @@ def read_set_file(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, cou
         try:
             options = pa_json.ReadOptions(block_size=block_size, use_threads=True)
             skip = counts.rows_read - rows_before  # yielded before a restart
-            for batch in pa_json.open_json(path, read_options=options, parse_options=PARSE_OPTIONS):
-                fresh = batch.to_pylist()[skip:]
-                skip = max(0, skip - batch.num_rows)
-                rows = [_normalise(row, kset, save_gpt_oss_format, counts, f"{path}") for row in fresh]
-                yield [row for row in rows if row is not None]
+            with HashingFile(path) as source:
+                for batch in pa_json.open_json(source, read_options=options,
+                                               parse_options=PARSE_OPTIONS):
+                    fresh = batch.to_pylist()[skip:]
+                    skip = max(0, skip - batch.num_rows)
+                    rows = [_normalise(row, kset, save_gpt_oss_format, counts, f"{path}")
+                            for row in fresh]
+                    yield [row for row in rows if row is not None]
+                sha256[path] = source.sha256.hexdigest()
             return
         except pa.ArrowInvalid as error:
             if "straddl" in str(error) and block_size < MAX_READ_BLOCK:
@@ -302,6 +330,8 @@ class Step03Reader:
         self.absent_sets = [name for name in SET_NAMES if name not in self.files]
         self.save_gpt_oss_format = save_gpt_oss_format
         self.counts: dict[str, SetCounts] = {}
+        self.sha256: dict[Path, str] = {}
+        """Every file read so far → its sha256, from the same read that parsed it."""
         for name in self.absent_sets:
             log.warning("set %s: absent from the input (no folder %s/, no input `%s`); "
                         "continuing without it", name, name, name)
@@ -318,7 +348,8 @@ class Step03Reader:
             counts = self.counts[kset.name] = SetCounts(files=len(self.files[kset.name]))
             for path in self.files[kset.name]:
                 try:
-                    for rows in read_set_file(path, kset, self.save_gpt_oss_format, counts):
+                    for rows in read_set_file(path, kset, self.save_gpt_oss_format, counts,
+                                              self.sha256):
                         if rows:
                             yield pa.RecordBatch.from_pylist(
                                 [dict(zip(SUMMARIES_SCHEMA.names, row)) for row in rows],

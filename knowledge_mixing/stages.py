@@ -20,7 +20,6 @@ import os
 import random
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -95,26 +94,21 @@ def configure_logging() -> None:
 def load_stage(step03_dir: str | None, summaries_path: str, save_gpt_oss_format: bool,
                set_inputs: dict[str, str] | None = None) -> dict:
     """Load and normalise the knowledge sets (the step-03 folder and/or per-set inputs),
-    streaming them into Parquet; return counts per set and every input file's sha256 (hashed
-    on a second thread while the first one parses)."""
+    streaming them into Parquet; return counts per set and every input file's sha256."""
     reader = Step03Reader(step03_dir, save_gpt_oss_format, set_inputs)
-    names = reader.file_names()
-    with ThreadPoolExecutor(1) as hasher:
-        digests = hasher.map(file_sha256, names)
-        rows = 0
-        with pq.ParquetWriter(summaries_path, SUMMARIES_SCHEMA) as writer:
-            for batch in reader.batches():
-                writer.write_batch(batch)
-                rows += batch.num_rows
-                del batch
-                release_memory()
-        inputs = dict(zip(names.values(), digests))
+    rows = 0
+    with pq.ParquetWriter(summaries_path, SUMMARIES_SCHEMA) as writer:
+        for batch in reader.batches():
+            writer.write_batch(batch)
+            rows += batch.num_rows
+            del batch
+            release_memory()
     log.info("load: wrote %d rows of %d sets to Parquet (absent sets: %s)", rows,
              len(reader.counts), ", ".join(reader.absent_sets) or "none")
     return {
         "sets": {name: counts.as_dict() for name, counts in reader.counts.items()},
         "absent_sets": reader.absent_sets,
-        "input_sha256": inputs,
+        "input_sha256": {name: reader.sha256[path] for path, name in reader.file_names().items()},
     }
 
 
