@@ -231,10 +231,13 @@ def _normalise(row: dict, kset: KnowledgeSet, save_gpt_oss_format: bool, counts:
     return (kset.name, raw_document, document, document_outline, question, response, reasoning)
 
 
-def json_lines(path: Path):
-    """(line number, object) of every non-blank line, with errors at their line and column."""
+def json_lines(path: Path, sha256=None):
+    """(line number, object) of every non-blank line, with errors at their line and column;
+    every byte read also goes into the `sha256` hash, when one is given."""
     with path.open("rb") as f:
         for line_number, raw in enumerate(f, start=1):
+            if sha256 is not None:
+                sha256.update(raw)
             where = f"{path}, line {line_number}"
             try:
                 line = raw.decode("utf-8")
@@ -366,15 +369,6 @@ class Step03Reader:
                 counts.dropped_gpt_oss_filter, counts.dropped_empty_response, counts.rows_kept,
                 time.perf_counter() - started,
             )
-
-
-def file_sha256(path: str | Path) -> str:
-    """The fingerprint recorded for every input file, so a mix can be traced to its bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(8 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_step03(step03_dir: str | Path | None, save_gpt_oss_format: bool = False,

@@ -40,12 +40,13 @@ def replay_conversation(row: dict, where: str) -> tuple[list[dict], bool]:
     return messages, unmask
 
 
-def replay_rows(path: str):
-    """(line number, messages, unmask, source metadata) of every row of a replay file."""
+def replay_rows(path: str, sha256=None):
+    """(line number, messages, unmask, source metadata) of every row of a replay file; the
+    file's bytes also go into the `sha256` hash, when one is given."""
     if not Path(path).is_file():
         raise InputError(f"replay source {path}: no such file; give a chat JSONL path the mixing "
                          "tasks can read (on a cluster: a file on the volume mounted with --pvc)")
-    for line_number, row in json_lines(Path(path)):
+    for line_number, row in json_lines(Path(path), sha256):
         messages, unmask = replay_conversation(row, f"{path}, line {line_number}")
         yield line_number, messages, unmask, row.get("metadata")
 

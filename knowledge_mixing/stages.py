@@ -11,6 +11,7 @@ import bisect
 import collections
 import ctypes
 import ctypes.util
+import hashlib
 import heapq
 import itertools
 import json
@@ -26,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .load import SUMMARIES_SCHEMA, InputError, Step03Reader, file_sha256
+from .load import SUMMARIES_SCHEMA, InputError, Step03Reader
 from .messages import build_messages, output_row_json
 from .recipe import Recipe, apply_recipe
 from .replay import replay_row_json, replay_rows
@@ -444,7 +445,8 @@ def replay_stage(recipe: Recipe, tokenizer: str, trust_remote_code: bool, replay
     with pq.ParquetWriter(replay_path, REPLAY_SCHEMA) as writer:
         for index, source in enumerate(recipe.replay):
             started, rows, tokens = time.perf_counter(), 0, 0
-            for chunk in batched(replay_rows(source.path), COUNT_CHUNK):
+            digest = hashlib.sha256()
+            for chunk in batched(replay_rows(source.path, digest), COUNT_CHUNK):
                 lines, conversations, unmask, metadata = zip(*chunk)
                 lengths = counter.count(list(conversations), list(unmask))
                 writer.write_table(pa.Table.from_pydict({
@@ -458,7 +460,7 @@ def replay_stage(recipe: Recipe, tokenizer: str, trust_remote_code: bool, replay
                 rows, tokens = rows + len(chunk), tokens + sum(lengths)
             if not rows:
                 raise InputError(f"replay source {source.path}: the file holds no rows")
-            sources.append({"path": source.path, "sha256": file_sha256(source.path),
+            sources.append({"path": source.path, "sha256": digest.hexdigest(),
                             "rows": rows, "tokens": tokens})
             log.info("replay %s: %d rows, %d tokens (%.2fs)", source.path, rows, tokens,
                      time.perf_counter() - started)
