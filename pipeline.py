@@ -52,6 +52,8 @@ EXAMPLE_INPUT = HERE / "examples" / "step_03"
 DEFAULT_PIPELINE_FILE = "knowledge_mixing_pipeline.yaml"
 DEFAULT_WORKSPACE_SIZE = "100Gi"
 HF_TOKEN_ENV = "HF_TOKEN"
+LLM_ENV = ("LLM_API_KEY", "LLM_API_BASE")
+"""What the kfp-components `sdg` component reads to reach its teacher model."""
 
 # The mixing parameters, the same on every pipeline that runs the stage and on `run`/`submit`.
 DEFAULT_CUT_SIZES = list(Recipe().cut_sizes)
@@ -90,6 +92,9 @@ class ClusterSettings:
     memory_request: str = "2Gi"
     memory_limit: str = "8Gi"
     hf_token_secret: str = "hf-token"
+    llm_secret: str = "llm-credentials"
+    """Secret whose keys LLM_API_KEY and LLM_API_BASE reach the generation tasks (the teacher
+    endpoint the `sdg` component calls); optional: absent is fine."""
     """Secret whose key HF_TOKEN becomes the tasks' HF_TOKEN (optional: absent is fine)."""
     pvc: str = ""
     """An existing PVC mounted in every mixing task (tokenizers or data on a volume)."""
@@ -102,6 +107,9 @@ class ClusterSettings:
         task.set_cpu_request(self.cpu_request).set_cpu_limit(self.cpu_limit)
         task.set_memory_request(self.memory_request).set_memory_limit(self.memory_limit)
         task.set_caching_options(True)
+        return self.mount_volume(task)
+
+    def mount_volume(self, task: dsl.PipelineTask) -> dsl.PipelineTask:
         if self.pvc:
             kubernetes.mount_pvc(task, pvc_name=self.pvc, mount_path=self.pvc_mount_path)
         return task
@@ -111,6 +119,16 @@ class ClusterSettings:
         if self.hf_token_secret:
             kubernetes.use_secret_as_env(task, secret_name=self.hf_token_secret,
                                          secret_key_to_env={HF_TOKEN_ENV: HF_TOKEN_ENV},
+                                         optional=True)
+        return task
+
+    def prepare_generation(self, task: dsl.PipelineTask) -> dsl.PipelineTask:
+        """A generation task gets the volume (its seed data may live there) and the teacher
+        endpoint's key and base URL from the secret."""
+        self.mount_volume(task)
+        if self.llm_secret:
+            kubernetes.use_secret_as_env(task, secret_name=self.llm_secret,
+                                         secret_key_to_env={key: key for key in LLM_ENV},
                                          optional=True)
         return task
 
@@ -419,11 +437,13 @@ def build_pipeline(options: PipelineOptions = PipelineOptions()):
             if generation.per_flow:  # one task per knowledge flow, each feeding its set
                 knowledge = {}
                 for name in sources:
-                    task = generation.component(flow_id=FLOW_IDS[name], **given)
+                    task = settings.prepare_generation(
+                        generation.component(flow_id=FLOW_IDS[name], **given))
                     task.set_display_name(f"generate {name}")
                     knowledge[name] = task.outputs[generation.wired_output]
             else:
-                knowledge = {"step03": generation.component(**given).outputs[generation.wired_output]}
+                task = settings.prepare_generation(generation.component(**given))
+                knowledge = {"step03": task.outputs[generation.wired_output]}
         else:
             knowledge = {source: dsl.importer(artifact_uri=args[f"{source}_uri"],
                                               artifact_class=INPUT_SOURCES[source],
@@ -688,7 +708,11 @@ def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hf-token-secret", default=defaults.hf_token_secret,
                         help="Kubernetes secret whose key HF_TOKEN is given to the tasks that "
                         "reach the hub; '' for none (default: %(default)s)")
-    parser.add_argument("--pvc", default="", help="existing PVC to mount in the mixing tasks")
+    parser.add_argument("--llm-secret", default=defaults.llm_secret,
+                        help="Kubernetes secret whose keys LLM_API_KEY and LLM_API_BASE are given "
+                        "to the generation tasks; '' for none (default: %(default)s)")
+    parser.add_argument("--pvc", default="",
+                        help="existing PVC to mount in the mixing and generation tasks")
     parser.add_argument("--pvc-mount-path", default=defaults.pvc_mount_path,
                         help="where --pvc is mounted (default: %(default)s)")
     parser.add_argument("--workspace-size", default="",
@@ -700,7 +724,8 @@ def options_from_arguments(args: argparse.Namespace) -> PipelineOptions:
     settings = ClusterSettings(
         cpu_request=args.cpu_request, cpu_limit=args.cpu_limit,
         memory_request=args.memory_request, memory_limit=args.memory_limit,
-        hf_token_secret=args.hf_token_secret, pvc=args.pvc, pvc_mount_path=args.pvc_mount_path,
+        hf_token_secret=args.hf_token_secret, llm_secret=args.llm_secret, pvc=args.pvc,
+        pvc_mount_path=args.pvc_mount_path,
         workspace_size=args.workspace_size)
     return PipelineOptions(
         settings=settings, tokenizer_from_uri=args.tokenizer_from_uri,

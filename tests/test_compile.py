@@ -157,6 +157,16 @@ def test_per_flow_generation_runs_once_per_knowledge_flow(tmp_path):
     stage = tasks["knowledge-mixing-stage"]["inputs"]["artifacts"]
     assert set(stage) == {"extractive_summary", "detailed_summary", "key_facts_to_qa",
                           "document_based_qa", "tokenizer_files"}
+    # the teacher endpoint's credentials and the seed-data volume reach every generation task
+    spec, platform = compiled(tmp_path, "--generation-component", generation_yaml, "--pvc", "seeds")
+    generators = {k: v for k, v in platform.items() if k.startswith("exec-generate-flow")}
+    assert len(generators) == 4
+    for executor in generators.values():
+        assert executor["secretAsEnv"][0]["secretName"] == "llm-credentials"
+        assert {e["envVar"] for e in executor["secretAsEnv"][0]["keyToEnv"]} == {"LLM_API_KEY",
+                                                                                 "LLM_API_BASE"}
+        assert executor["secretAsEnv"][0]["optional"] is True
+        assert executor["pvcMount"][0]["mountPath"] == "/mnt/data"
 
 
 def test_per_set_inputs_are_imported_by_uri(tmp_path):
