@@ -118,15 +118,24 @@ def read_identities(path: str) -> tuple[list, list, list]:
     Read through Parquet's dictionary pages, so each distinct text is decoded and hashed once,
     and no text is held."""
     sets, raw_documents, documents = [], [], []
-    parquet = pq.ParquetFile(path, read_dictionary=["set", "raw_document", "document"])
-    for batch in parquet.iter_batches(batch_size=1 << 16,
-                                      columns=["set", "raw_document", "document"]):
+    columns = ["set", "raw_document", "document"]
+    for batch in row_group_batches(path, 1 << 16, columns=columns, read_dictionary=columns):
         for column, out, identify in zip(batch.columns, (sets, raw_documents, documents),
                                          (str, text_id, text_id)):
             values = [identify(v) for v in column.dictionary.to_pylist()]
             out += [None if i is None else values[i] for i in column.indices.to_pylist()]
-        release_memory()
     return sets, raw_documents, documents
+
+
+def row_group_batches(path: str, batch_size: int, columns=None, read_dictionary=None):
+    """A Parquet file's record batches, read one row group at a time (pyarrow's iter_batches
+    keeps memory it has decoded until the file is closed: a pod would grow with the input)."""
+    parquet = pq.ParquetFile(path, read_dictionary=read_dictionary)
+    for group in range(parquet.metadata.num_row_groups):
+        table = parquet.read_row_group(group, columns=columns)
+        yield from table.to_batches(max_chunksize=batch_size)
+        del table
+        release_memory()
 
 
 def plan_stage(summaries_path: str, recipe: Recipe, shards, input_sha256: dict) -> dict:
@@ -197,7 +206,7 @@ def count_stage(summaries_path: str, samples_path: str, feasible_cuts: list, rec
 
         def chunks():
             nonlocal offset
-            for batch in pq.ParquetFile(summaries_path).iter_batches(batch_size=COUNT_CHUNK):
+            for batch in row_group_batches(summaries_path, COUNT_CHUNK):
                 n = batch.num_rows
                 selected = pa.Table.from_batches([batch]) \
                     .append_column("row", pa.array(range(offset, offset + n), pa.int64())) \
