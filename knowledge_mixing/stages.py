@@ -119,23 +119,39 @@ def read_identities(path: str) -> tuple[list, list, list]:
     and no text is held."""
     sets, raw_documents, documents = [], [], []
     columns = ["set", "raw_document", "document"]
-    for batch in row_group_batches(path, 1 << 16, columns=columns, read_dictionary=columns):
-        for column, out, identify in zip(batch.columns, (sets, raw_documents, documents),
-                                         (str, text_id, text_id)):
-            values = [identify(v) for v in column.dictionary.to_pylist()]
-            out += [None if i is None else values[i] for i in column.indices.to_pylist()]
+    for table in row_groups(path, columns=columns, read_dictionary=columns):
+        for batch in table.to_batches():
+            for column, out, identify in zip(batch.columns, (sets, raw_documents, documents),
+                                             (str, text_id, text_id)):
+                values = [identify(v) for v in column.dictionary.to_pylist()]
+                out += [None if i is None else values[i] for i in column.indices.to_pylist()]
     return sets, raw_documents, documents
 
 
-def row_group_batches(path: str, batch_size: int, columns=None, read_dictionary=None):
-    """A Parquet file's record batches, read one row group at a time (pyarrow's iter_batches
-    keeps memory it has decoded until the file is closed: a pod would grow with the input)."""
+def row_groups(path: str, columns=None, read_dictionary=None):
+    """A Parquet file's row groups as tables, one at a time (pyarrow's iter_batches keeps memory
+    it has decoded until the file is closed: a pod would grow with the input)."""
     parquet = pq.ParquetFile(path, read_dictionary=read_dictionary)
     for group in range(parquet.metadata.num_row_groups):
-        table = parquet.read_row_group(group, columns=columns)
-        yield from table.to_batches(max_chunksize=batch_size)
-        del table
+        yield parquet.read_row_group(group, columns=columns)
         release_memory()
+
+
+def rebatched(tables, size: int):
+    """Tables of exactly `size` rows (the last one shorter) out of tables of any size: the input's
+    row groups follow its JSON blocks, a few hundred rows each in old layouts."""
+    pending = []
+    for table in tables:
+        pending.append(table)
+        if sum(t.num_rows for t in pending) >= size:
+            batches = pa.concat_tables(pending).combine_chunks().to_batches(max_chunksize=size)
+            for batch in batches[:-1]:
+                yield pa.Table.from_batches([batch])
+            pending = [pa.Table.from_batches(batches[-1:])]
+            if pending[0].num_rows == size:
+                yield pending.pop()
+    if pending and pending[0].num_rows:
+        yield pa.concat_tables(pending)
 
 
 def plan_stage(summaries_path: str, recipe: Recipe, shards, input_sha256: dict) -> dict:
@@ -206,9 +222,9 @@ def count_stage(summaries_path: str, samples_path: str, feasible_cuts: list, rec
 
         def chunks():
             nonlocal offset
-            for batch in row_group_batches(summaries_path, COUNT_CHUNK):
-                n = batch.num_rows
-                selected = pa.Table.from_batches([batch]) \
+            for table in rebatched(row_groups(summaries_path), COUNT_CHUNK):
+                n = table.num_rows
+                selected = table \
                     .append_column("row", pa.array(range(offset, offset + n), pa.int64())) \
                     .append_column("summary_rank", ranks.slice(offset, n)) \
                     .append_column("qa_index", qa_indexes.slice(offset, n)) \

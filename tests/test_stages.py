@@ -173,3 +173,17 @@ def test_select_training_cut():
     assert select_training_cut([1, 10, 5], 5) == 2
     with pytest.raises(ParameterError, match=r"train_cut: cut 3 was not produced \(produced: \[1, 5, 10\]\)"):
         select_training_cut([1, 10, 5], 3)
+
+
+def test_rebatched_gives_full_batches_in_order():
+    import pyarrow as pa
+
+    from knowledge_mixing.stages import rebatched
+
+    tables = [pa.table({"x": list(range(start, start + n))})
+              for start, n in ((0, 3), (3, 5), (8, 1), (9, 7), (16, 2))]
+    out = list(rebatched(tables, 4))
+    assert [t.num_rows for t in out] == [4, 4, 4, 4, 2]
+    assert [x for t in out for x in t["x"].to_pylist()] == list(range(18))
+    assert [t.num_rows for t in rebatched([pa.table({"x": list(range(8))})], 4)] == [4, 4]
+    assert list(rebatched([], 4)) == []
