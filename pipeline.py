@@ -294,7 +294,7 @@ def training_step(source: str) -> Optional[PluginStep]:
     if source == "none":
         return None
     if source == "auto":
-        component = installed_train_model()
+        component = installed_component(TRAIN_MODEL_MODULES, "train_model")
         if component is None:
             return None
         description = "train_model from the installed kfp-components package"
@@ -315,17 +315,23 @@ def training_step(source: str) -> Optional[PluginStep]:
                       takes_workspace_path="pvc_path" in component.component_spec.inputs)
 
 
-def installed_train_model():
-    """The kfp-components package's SFT train_model, if that package is installed."""
-    for module in ("kfp_components.components.training.sft",
-                   "kfp_components.components.training.sft.component"):
+def installed_component(modules: tuple, name: str):
+    """A component of the kfp-components package, if that package is installed (looked up in
+    each module it has lived in)."""
+    for module in modules:
         try:
-            component = getattr(importlib.import_module(module), "train_model", None)
+            component = getattr(importlib.import_module(module), name, None)
         except ImportError:
             continue
         if component is not None:
             return component
     return None
+
+
+TRAIN_MODEL_MODULES = ("kfp_components.components.training.sft",
+                       "kfp_components.components.training.sft.component")
+SDG_MODULES = ("kfp_components.components.data_processing.sdg.sdg_hub",
+               "kfp_components.components.data_processing.sdg.sdg_hub.component")
 
 
 REPORT_TYPES = ("system.Metrics", "system.ClassificationMetrics",
@@ -339,7 +345,7 @@ def generation_step(source: str) -> Optional[PluginStep]:
     if source == "none":
         return None
     if source == "auto":
-        component = installed_sdg()
+        component = installed_component(SDG_MODULES, "sdg")
         if component is None:
             return None
         description = "sdg from the installed kfp-components package"
@@ -366,19 +372,6 @@ def generation_step(source: str) -> Optional[PluginStep]:
             f"{list(outputs) or 'no artifact output'}")
     return PluginStep(component, description, plugin_parameters(component, "generation_", set()),
                       wired_output=next(iter(outputs)))
-
-
-def installed_sdg():
-    """The kfp-components package's sdg_hub component, if that package is installed."""
-    for module in ("kfp_components.components.data_processing.sdg.sdg_hub",
-                   "kfp_components.components.data_processing.sdg.sdg_hub.component"):
-        try:
-            component = getattr(importlib.import_module(module), "sdg", None)
-        except ImportError:
-            continue
-        if component is not None:
-            return component
-    return None
 
 
 # ---------------------------------------------------------------------------- the pipelines

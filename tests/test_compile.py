@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -201,31 +202,31 @@ def test_training_component_without_a_dataset_input_is_refused(tmp_path):
     assert result.returncode == 2 and "needs one Dataset input" in result.stderr
 
 
-def test_installed_train_model_is_wired_by_default(tmp_path):
-    """A stand-in `kfp_components` package on the path, shaped like pipelines-components'."""
-    package = tmp_path / "site" / "kfp_components" / "components" / "training" / "sft"
+def installed_stand_in(tmp_path, module: str, import_line: str) -> dict:
+    """A stand-in `kfp_components` package on the path, with pipelines-components' module path;
+    the environment that puts it there."""
+    package = tmp_path / "site" / Path(*module.split("."))
     package.mkdir(parents=True)
-    for folder in (package, *list(package.parents)[:3]):
-        (folder / "__init__.py").touch()
+    for folder in (package, *package.relative_to(tmp_path / "site").parents):
+        (tmp_path / "site" / folder / "__init__.py").touch()
     (package / "__init__.py").write_text(
-        f"import sys; sys.path.insert(0, {str(REPO / 'tests')!r})\n"
-        "from standins import train_on_workspace as train_model\n")
-    spec, platform = compiled(tmp_path, env={"PYTHONPATH": str(tmp_path / "site")})
+        f"import sys; sys.path.insert(0, {str(REPO / 'tests')!r})\n{import_line}\n")
+    return {"PYTHONPATH": str(tmp_path / "site")}
+
+
+def test_installed_train_model_is_wired_by_default(tmp_path):
+    env = installed_stand_in(tmp_path, "kfp_components.components.training.sft",
+                             "from standins import train_on_workspace as train_model")
+    spec, platform = compiled(tmp_path, env=env)
     assert spec["pipelineInfo"]["name"] == "knowledge-tuning"
     assert "train-on-workspace" in spec["root"]["dag"]["tasks"]
     assert "exec-train-on-workspace" in platform
 
 
 def test_installed_sdg_generates_the_four_sets_by_default(tmp_path):
-    """A stand-in `kfp_components` package with pipelines-components' sdg_hub module path."""
-    package = tmp_path / "site" / "kfp_components" / "components" / "data_processing" / "sdg" / "sdg_hub"
-    package.mkdir(parents=True)
-    for folder in (package, *list(package.parents)[:4]):
-        (folder / "__init__.py").touch()
-    (package / "__init__.py").write_text(
-        f"import sys; sys.path.insert(0, {str(REPO / 'tests')!r})\n"
-        "from standins import generate_flow as sdg\n")
-    spec, _ = compiled(tmp_path, env={"PYTHONPATH": str(tmp_path / "site")})
+    env = installed_stand_in(tmp_path, "kfp_components.components.data_processing.sdg.sdg_hub",
+                             "from standins import generate_flow as sdg")
+    spec, _ = compiled(tmp_path, env=env)
     assert spec["pipelineInfo"]["name"] == "knowledge-tuning"
     assert sum(name.startswith("generate-flow") for name in spec["root"]["dag"]["tasks"]) == 4
     assert "step03_uri" not in spec["root"]["inputDefinitions"]["parameters"]

@@ -25,16 +25,20 @@ pytestmark = pytest.mark.skipif(
     reason="check_consumer.py or its consumer venv (see shared/tools/check_consumer.md) is absent")
 
 
+def consumer_report(path, out) -> dict:
+    """check_consumer.py's report on one mixed JSONL, after it accepted the file."""
+    result = subprocess.run(
+        [str(CONSUMER_PYTHON), str(CHECKER), str(path), "--tokenizer", str(bundled_tokenizer_dir()),
+         "--out", str(out), "--no-ablation"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads((out / "report.json").read_text())
+
+
 @pytest.mark.parametrize("gpt_oss", [False, True])
 def test_trainer_accepts_every_row_counts_token_length_and_trains_end_of_turn(
         step03_layouts, tmp_path, gpt_oss):
     outputs, _, _ = mix(step03_layouts["old"], tmp_path / "mix", cut_sizes=[5], gpt_oss=gpt_oss)
-    result = subprocess.run(
-        [str(CONSUMER_PYTHON), str(CHECKER), str(outputs[5]), "--tokenizer",
-         str(bundled_tokenizer_dir()), "--out", str(tmp_path / "check"), "--no-ablation"],
-        capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads((tmp_path / "check" / "report.json").read_text())
+    report = consumer_report(outputs[5], tmp_path / "check")
     rows = report["token_length_comparison"]["rows_compared"]
     assert rows == 134
     assert report["token_length_comparison"]["equal"] == rows
@@ -48,12 +52,7 @@ def test_trainer_counts_replay_rows_as_we_do(step03_layouts, tmp_path):
     outputs, _, _ = mix(step03_layouts["new"], tmp_path / "mix", cut_sizes=[1], shuffle=True,
                         replay=[{"path": str(REPO / "examples" / "replay" / "general_chat.jsonl"),
                                  "token_ratio": 0.5}])
-    result = subprocess.run(
-        [str(CONSUMER_PYTHON), str(CHECKER), str(outputs[1]), "--tokenizer",
-         str(bundled_tokenizer_dir()), "--out", str(tmp_path / "check"), "--no-ablation"],
-        capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads((tmp_path / "check" / "report.json").read_text())
+    report = consumer_report(outputs[1], tmp_path / "check")
     rows = report["token_length_comparison"]["rows_compared"]
     replay = sum(json.loads(json.loads(line)["metadata"])["dataset"] == "replay"
                  for line in outputs[1].read_text().splitlines())
