@@ -291,16 +291,10 @@ def plugin_parameters(component, prefix: str, skip: set) -> tuple:
 
 def training_step(source: str) -> Optional[PluginStep]:
     """`auto`: Training Hub's train_model when its package is installed; `none`; or a YAML file."""
-    if source == "none":
+    chosen = plugin_component(source, TRAIN_MODEL_MODULES, "train_model", "training")
+    if chosen is None:
         return None
-    if source == "auto":
-        component = installed_component(TRAIN_MODEL_MODULES, "train_model")
-        if component is None:
-            return None
-        description = "train_model from the installed kfp-components package"
-    else:
-        component = load_component(source)
-        description = f"training component from {source}"
+    component, description = chosen
     dataset_inputs = [n for n, s in component.component_spec.inputs.items()
                       if s.type.startswith("system.Dataset")]
     wired = "dataset" if "dataset" in dataset_inputs else (
@@ -315,16 +309,21 @@ def training_step(source: str) -> Optional[PluginStep]:
                       takes_workspace_path="pvc_path" in component.component_spec.inputs)
 
 
-def installed_component(modules: tuple, name: str):
-    """A component of the kfp-components package, if that package is installed (looked up in
-    each module it has lived in)."""
+def plugin_component(source: str, modules: tuple, name: str, kind: str):
+    """(component, description) for a plug-in source: `none` → None; `auto` → the kfp-components
+    package's `name` if that package is installed (looked up in each module it has lived in),
+    else None; anything else → a component YAML file."""
+    if source == "none":
+        return None
+    if source != "auto":
+        return load_component(source), f"{kind} component from {source}"
     for module in modules:
         try:
             component = getattr(importlib.import_module(module), name, None)
         except ImportError:
             continue
         if component is not None:
-            return component
+            return component, f"{name} from the installed kfp-components package"
     return None
 
 
@@ -342,16 +341,10 @@ def generation_step(source: str) -> Optional[PluginStep]:
     """`auto`: the kfp-components `sdg` component when its package is installed; `none`; or a
     component YAML. A component with a `flow_id` input runs once per knowledge flow, its Dataset
     output feeding that set's input; any other must have one artifact output, the step-03 folder."""
-    if source == "none":
+    chosen = plugin_component(source, SDG_MODULES, "sdg", "generation")
+    if chosen is None:
         return None
-    if source == "auto":
-        component = installed_component(SDG_MODULES, "sdg")
-        if component is None:
-            return None
-        description = "sdg from the installed kfp-components package"
-    else:
-        component = load_component(source)
-        description = f"generation component from {source}"
+    component, description = chosen
     outputs = {n: s.type for n, s in component.component_spec.outputs.items()
                if s.type.startswith("system.") and not s.type.startswith(REPORT_TYPES)}
     per_flow = "flow_id" in component.component_spec.inputs
