@@ -15,9 +15,11 @@ def count_replay(
     """Read every replay source of the plan's recipe (chat JSONL rows with `messages`), check
     each row as the trainer needs it, and count its tokens as the trainer will (`unmask` false
     unless the row says otherwise). Without replay sources the dataset is empty."""
-    from knowledge_mixing.stages import configure_logging, read_plan, replay_stage
+    from knowledge_mixing.logs import configure_logging
+    from knowledge_mixing.stages.plan import read_plan
+    from knowledge_mixing.stages.replay import replay_stage
 
     configure_logging()
     _, recipe = read_plan(plan.path)
-    replay.metadata.update(replay_stage(recipe, tokenizer_files.path, trust_remote_code,
-                                        replay.path))
+    measured = replay_stage(recipe, tokenizer_files.path, trust_remote_code, replay.path)
+    measured.publish(replay=replay)

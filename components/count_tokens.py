@@ -7,7 +7,7 @@ from .image import COMPONENT_SETTINGS
 
 @dsl.component(**COMPONENT_SETTINGS)
 def count_tokens(
-    summaries: Input[Dataset],
+    knowledge_rows: Input[Dataset],
     tokenizer_files: Input[Artifact],
     plan: Input[Artifact],
     samples: Output[Dataset],
@@ -20,14 +20,14 @@ def count_tokens(
     """Build the chat sample of every Q&A pair of this shard (rows partitioned by raw document)
     that the largest feasible cut of `plan` takes (with the plan's qa_per_doc and seed), and count
     its tokens with the student's chat template (the files of `tokenizer_files`), on every CPU."""
-    from knowledge_mixing.stages import configure_logging, count_stage, read_plan
+    from knowledge_mixing.logs import configure_logging
+    from knowledge_mixing.stages.count import count_stage
+    from knowledge_mixing.stages.plan import read_plan
 
     configure_logging()
     planned, recipe = read_plan(plan.path)
-    report = count_stage(summaries.path, samples.path, planned["feasible_cuts"], recipe,
-                         tokenizer_files.path, save_gpt_oss_format, trust_remote_code,
-                         shard, shards)
-    samples.metadata.update(report)
-    samples.metadata["tokenizer"] = tokenizer_files.metadata.get("tokenizer", tokenizer_files.uri)
-    metrics.log_metric("rows_counted", report["rows_counted"])
-    metrics.log_metric("tokens_counted", report["tokens_counted"])
+    measured = count_stage(
+        knowledge_rows.path, samples.path, planned["feasible_cuts"], recipe, tokenizer_files.path,
+        save_gpt_oss_format, trust_remote_code, shard, shards,
+        tokenizer_name=tokenizer_files.metadata.get("tokenizer", tokenizer_files.uri))
+    measured.publish(metrics, samples=samples)

@@ -14,8 +14,9 @@ def fetch_tokenizer(
     """Load the tokenizer named by `tokenizer` (hub model id, directory in the image or on a
     mounted volume, or `bundled-qwen`), check it has a chat template, and save its files. Hub
     access uses HF_TOKEN from the environment (a Kubernetes secret on the cluster)."""
-    from knowledge_mixing.stages import configure_logging
-    from knowledge_mixing.tokens import save_tokenizer
+    from knowledge_mixing.logs import configure_logging
+    from knowledge_mixing.tokenizer import save_tokenizer
 
     configure_logging()
-    tokenizer_files.metadata.update(save_tokenizer(tokenizer, tokenizer_files.path, trust_remote_code))
+    measured = save_tokenizer(tokenizer, tokenizer_files.path, trust_remote_code)
+    measured.publish(tokenizer_files=tokenizer_files)

@@ -14,9 +14,11 @@ def gather_samples(
 ):
     """Merge the shards' samples into one file in input order, so every cut has the same bytes
     whatever the number of shards."""
-    from knowledge_mixing.stages import configure_logging, gather_stage
+    from knowledge_mixing.logs import configure_logging
+    from knowledge_mixing.stages.gather import gather_stage
 
     configure_logging()
     ordered = sorted(shards, key=lambda s: int(s.metadata["shard"]))
-    samples.metadata.update(gather_stage([s.path for s in ordered], samples.path))
-    samples.metadata["tokenizer"] = ordered[0].metadata.get("tokenizer", "")
+    measured = gather_stage([s.path for s in ordered], samples.path,
+                            ordered[0].metadata.get("tokenizer", ""))
+    measured.publish(samples=samples)

@@ -10,7 +10,7 @@ from .image import COMPONENT_SETTINGS
 
 @dsl.component(**COMPONENT_SETTINGS)
 def plan_cuts(
-    summaries: Input[Dataset],
+    knowledge_rows: Input[Dataset],
     plan: Output[Artifact],
     cut_sizes: List[int],
     qa_per_doc: int,
@@ -23,15 +23,12 @@ def plan_cuts(
     the sets and their averages, when none is). The plan artifact (JSON) carries the effective
     recipe, the input fingerprints and why cuts were dropped to the later tasks. Returns the
     feasible cut sizes, ascending."""
-    import json
-
+    from knowledge_mixing.logs import configure_logging
     from knowledge_mixing.recipe import effective_recipe
-    from knowledge_mixing.stages import configure_logging, plan_stage
+    from knowledge_mixing.stages.plan import plan_stage
 
     configure_logging()
-    report = plan_stage(summaries.path, effective_recipe(cut_sizes, qa_per_doc, seed, recipe),
-                        shards, dict(summaries.metadata.get("input_sha256", {})))
-    plan.metadata.update(report)
-    with open(plan.path, "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=2)
-    return report["feasible_cuts"]
+    measured = plan_stage(knowledge_rows.path, effective_recipe(cut_sizes, qa_per_doc, seed, recipe),
+                          shards, dict(knowledge_rows.metadata.get("input_sha256", {})), plan.path)
+    measured.publish(plan=plan)
+    return measured.metadata["plan"]["feasible_cuts"]

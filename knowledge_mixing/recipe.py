@@ -2,7 +2,9 @@
 
 A recipe is read from a file (`pipeline.py run --recipe FILE`) or from the `recipe` pipeline
 parameter, laid over the defaults (and, on `run`, under the command line's flags), validated key
-by key, and recorded with every output in its canonical form with a sha256 fingerprint.
+by key, and recorded with every output in its canonical form with a sha256 fingerprint
+(docs/behaviour.md#recipe-order). Defaults and bounds are the settings table's
+(parameters.py).
 """
 from __future__ import annotations
 
@@ -12,12 +14,10 @@ from dataclasses import dataclass, fields, replace
 
 import yaml
 
-from .sampling import ParameterError, parse_cut_sizes, validate_cut_sizes, validate_qa_per_doc
+from .errors import ParameterError, RecipeError
+from .numbers import number
+from .parameters import BY_NAME, default
 from .sets import SET_NAMES
-
-
-class RecipeError(ParameterError):
-    """A recipe key or value is wrong; the message names the key and the recipe's source."""
 
 
 @dataclass(frozen=True)
@@ -30,19 +30,19 @@ class ReplaySource:
 
 @dataclass(frozen=True)
 class Recipe:
-    seed: int = 42
-    cut_sizes: tuple[int, ...] = (1, 5, 10)
-    qa_per_doc: int = 3
+    seed: int = default("seed")
+    cut_sizes: tuple[int, ...] = tuple(default("cut_sizes"))
+    qa_per_doc: int = default("qa_per_doc")
     sets: tuple[tuple[str, float], ...] = tuple((name, 1.0) for name in SET_NAMES)
     """Weight per knowledge set, in set order: 1 as sampled, 2.5 two copies and a seeded half,
     0.5 a seeded half, 0 left out."""
     replay: tuple[ReplaySource, ...] = ()
-    max_seq_len: int | None = None
+    max_seq_len: int | None = default("max_seq_len")
     """Samples with token_length ≥ it are dropped (and counted), as the trainer would drop them."""
-    target_tokens: int | None = None
+    target_tokens: int | None = default("target_tokens")
     """Scale the knowledge sets (keeping their weight ratios) to about this many tokens per cut."""
-    shuffle: bool = False
-    validation_fraction: float = 0.0
+    shuffle: bool = default("shuffle")
+    validation_fraction: float = default("validation_fraction")
     """Seeded share of each set's Q&A rows held out of training into a validation file."""
 
     def weight(self, set_name: str) -> float:
@@ -91,26 +91,11 @@ def read_recipe_text(text: str, source: str) -> dict:
     return mapping
 
 
-def _number(value, key: str, source: str, *, integer: bool = False, low=None, high=None,
-            high_open: bool = False, nullable: bool = False):
-    if value is None and nullable:
+def _checked(key: str, value, source: str):
+    """A key's value, checked as its setting is (parameters.py); null where the default is."""
+    if value is None and BY_NAME[key].default is None:
         return None
-    kind = "an integer" if integer else "a number"
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) \
-        and (not integer or value == int(value))
-    if ok and low is not None:
-        ok = value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        bounds = ""
-        if low is not None and high is not None:
-            bounds = f" in [{low}, {high}{')' if high_open else ']'}"
-        elif low is not None:
-            bounds = f" ≥ {low}"
-        raise RecipeError(f"recipe {source}: {key} = {value!r} is not {kind}{bounds}"
-                          + (" (or null)" if nullable else ""))
-    return int(value) if integer else float(value)
+    return BY_NAME[key].parse(value, f"recipe {source}: {key}")
 
 
 def _weights(value, source: str) -> dict[str, float]:
@@ -121,7 +106,7 @@ def _weights(value, source: str) -> dict[str, float]:
         if name not in SET_NAMES:
             raise RecipeError(f"recipe {source}: sets.{name} is not a knowledge set; "
                               f"use {', '.join(SET_NAMES)}")
-        weights[name] = _number(weight, f"sets.{name}", source, low=0)
+        weights[name] = number(weight, f"recipe {source}: sets.{name}", low=0)
     return weights
 
 
@@ -144,7 +129,8 @@ def _replay(value, source: str) -> tuple[ReplaySource, ...]:
         path = item.get("path")
         if not isinstance(path, str) or not path:
             raise RecipeError(f"recipe {source}: {key}.path must name a chat JSONL file")
-        ratio = _number(item.get("token_ratio"), f"{key}.token_ratio", source, low=0, high=1)
+        ratio = number(item.get("token_ratio"), f"recipe {source}: {key}.token_ratio", low=0,
+                       high=1)
         sources.append(ReplaySource(path, ratio))
     return tuple(sources)
 
@@ -158,30 +144,22 @@ def apply_recipe(mapping: dict, base: Recipe = Recipe(), source: str = "paramete
     changes = {}
     for key, value in mapping.items():
         try:
-            if key == "seed":
-                changes[key] = _number(value, key, source, integer=True)
-            elif key == "cut_sizes":
-                sizes = parse_cut_sizes(value) if isinstance(value, str) else validate_cut_sizes(
-                    list(value) if isinstance(value, list) else [value])
-                changes[key] = tuple(sizes)
-            elif key == "qa_per_doc":
-                changes[key] = validate_qa_per_doc(value)
-            elif key == "sets":
+            if key == "sets":
                 changes[key] = tuple({**dict(base.sets), **_weights(value, source)}.items())
             elif key == "replay":
                 changes[key] = _replay(value, source)
-            elif key in ("max_seq_len", "target_tokens"):
-                changes[key] = _number(value, key, source, integer=True, low=1, nullable=True)
             elif key == "shuffle":
                 if not isinstance(value, bool):
                     raise RecipeError(f"recipe {source}: shuffle = {value!r} is not true or false")
                 changes[key] = value
-            elif key == "validation_fraction":
-                changes[key] = _number(value, key, source, low=0, high=1, high_open=True)
+            elif key == "cut_sizes":
+                changes[key] = tuple(_checked(key, value, source))
+            else:
+                changes[key] = _checked(key, value, source)
         except RecipeError:
             raise
-        except ParameterError as e:  # cut_sizes, qa_per_doc: same checks as their parameters
-            raise RecipeError(f"recipe {source}: {e}") from e
+        except ParameterError as e:  # the settings' own checks: name the recipe as the source
+            raise RecipeError(str(e)) from e
     recipe = replace(base, **changes)
     if not any(weight > 0 for _, weight in recipe.sets):
         raise RecipeError(f"recipe {source}: every set has weight 0, so no cut would hold any "

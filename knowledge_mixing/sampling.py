@@ -1,4 +1,5 @@
-"""Cut sizes: which are feasible (SPEC §2.5) and which rows each one takes (SPEC §2.3, §3).
+"""Cut sizes: which are feasible and which rows each one takes (docs/behaviour.md#feasibility,
+#sampling, #nesting).
 
 Every summary gets a seeded rank among the summaries of its raw document; cut N takes the
 summaries ranked below N. Ranks come from a hash of (seed, set, raw document, summary), so the
@@ -10,62 +11,37 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
+import pyarrow.compute as pc
 
-class ParameterError(ValueError):
-    """A pipeline parameter is out of range; the message names it and what it expects."""
-
-
-def parse_cut_sizes(text: str, name: str = "cut_sizes") -> list[int]:
-    """'1,5,10' → [1, 5, 10], naming the setting (`name`) and the item that is not a positive
-    integer."""
-    items = [item.strip() for item in str(text).split(",")]
-    sizes = []
-    for position, item in enumerate(items, start=1):
-        if not item.isdigit() or int(item) < 1:
-            raise ParameterError(
-                f"{name}: item {position} ({item!r}) of {text!r} is not a positive integer; "
-                "give a comma-separated list such as 1,5,10"
-            )
-        sizes.append(int(item))
-    try:
-        return validate_cut_sizes(sizes)
-    except ParameterError as e:
-        raise ParameterError(str(e).replace("cut_sizes:", f"{name}:", 1)) from None
+from .errors import ParameterError
+from .numbers import number
 
 
-def validate_cut_sizes(sizes: list) -> list[int]:
-    """Positive, distinct integers, returned in ascending order."""
-    if not sizes:
-        raise ParameterError("cut_sizes: give at least one cut size, such as [1, 5, 10]")
-    checked = []
-    for size in sizes:
-        # Numbers read back from KFP parameters can arrive as floats: accept 5.0, not 5.5 or True.
-        if isinstance(size, bool) or not isinstance(size, (int, float)) or size != int(size) or size < 1:
-            raise ParameterError(f"cut_sizes: {size!r} is not a positive integer")
-        checked.append(int(size))
-    duplicates = sorted({s for s in checked if checked.count(s) > 1})
+def parse_cut_sizes(value, name: str = "cut_sizes") -> list[int]:
+    """Cut sizes as distinct positive integers, ascending, from text ('1,5,10': a flag or an
+    environment variable) or a list (a recipe; a pipeline parameter, whose numbers KFP may hand
+    back as floats). Errors name the setting (`name`) and the item at fault."""
+    if isinstance(value, str):
+        items = [item.strip() for item in value.split(",")]
+        for position, item in enumerate(items, start=1):
+            if not (item.isascii() and item.isdigit()) or int(item) < 1:
+                raise ParameterError(
+                    f"{name}: item {position} ({item!r}) of {value!r} is not a positive integer; "
+                    "give a comma-separated list such as 1,5,10")
+    else:
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not items:
+        raise ParameterError(f"{name}: give at least one cut size, such as [1, 5, 10]")
+    sizes = [number(item, name, integer=True, low=1) for item in items]
+    duplicates = sorted({s for s in sizes if sizes.count(s) > 1})
     if duplicates:
-        raise ParameterError(f"cut_sizes: {', '.join(map(str, duplicates))} given more than once")
-    return sorted(checked)
-
-
-def validate_qa_per_doc(qa_per_doc) -> int:
-    if isinstance(qa_per_doc, bool) or not isinstance(qa_per_doc, (int, float)) \
-            or qa_per_doc != int(qa_per_doc) or qa_per_doc < 1:
-        raise ParameterError(f"qa_per_doc: {qa_per_doc!r} is not an integer ≥ 1")
-    return int(qa_per_doc)
+        raise ParameterError(f"{name}: {', '.join(map(str, duplicates))} given more than once")
+    return sorted(sizes)
 
 
 def text_id(text: str | None) -> bytes | None:
     """A 16-byte identity of a text: rows are grouped and ranked by it without holding the text."""
     return None if text is None else hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
-
-
-def validate_shards(shards) -> int:
-    if isinstance(shards, bool) or not isinstance(shards, (int, float)) or shards != int(shards) \
-            or shards < 1:
-        raise ParameterError(f"shards: {shards!r} is not an integer ≥ 1")
-    return int(shards)
 
 
 def summary_sort_key(seed: int, set_name: str, raw_document_id: bytes, document_id: bytes) -> bytes:
@@ -123,7 +99,7 @@ class CutPlan:
 
 
 def plan_cuts(cut_sizes: list[int], averages: dict[str, float]) -> CutPlan:
-    """Keep the cuts every sampled set can fill on average (SPEC §2.5); fail if none is left."""
+    """Keep the cuts every sampled set can fill on average; fail if none is left."""
     feasible, infeasible = [], {}
     for cut in cut_sizes:
         short = [f"{name} averages {avg:.2f} summaries per raw document (< {cut})"
@@ -140,3 +116,10 @@ def plan_cuts(cut_sizes: list[int], averages: dict[str, float]) -> CutPlan:
             f"cut sizes ≤ {int(min(averages.values()))}"
         )
     return CutPlan(feasible, infeasible, averages)
+
+
+def cut_mask(summary_rank, qa_index, cut: int, qa_per_doc: int):
+    """Which rows cut N takes (Arrow arrays in, a boolean array out): summaries ranked below N,
+    their first qa_per_doc Q&A pairs; rows of unsampled sets have rank 0 and Q&A index 0, so
+    every cut takes them."""
+    return pc.and_(pc.less(summary_rank, cut), pc.less(qa_index, qa_per_doc))

@@ -1,4 +1,5 @@
-"""The four knowledge sets of the step-03 artifact and how each one normalises (SPEC §1, §2.6).
+"""The four knowledge sets of the step-03 artifact and how each one normalises
+(docs/behaviour.md#input-the-generation-steps-output, #normalisation, #row-format).
 
 Everything that differs between sets lives here, so the loader, the message builder and the
 sampler stay set-agnostic.
@@ -18,7 +19,7 @@ class KnowledgeSet:
     """Columns that hold the raw document, first present non-null wins; none present → null."""
     raw_document_required: bool
     user_template: str
-    """Python format string over document_outline, document and question (SPEC §2.6)."""
+    """Python format string over document_outline, document and question."""
     flow_id: str
     """The sdg_hub flow that generates the set (its registry id, for the per-flow `sdg` task)."""
 
@@ -64,7 +65,7 @@ REQUIRED_STRING_COLUMNS = ("document_outline", "document", "question", "response
 REASONING_COLUMN = "parse_response_dict_reasoning_content"
 RESPONSE_DICT_COLUMN = "response_dict"
 
-# Response markers the teacher's prompt asks for, removed from every answer (SPEC §2.1).
+# Response markers the teacher's prompt asks for, removed from every answer.
 RESPONSE_MARKERS = ("[END]", "[ANSWER]")
-# Questions that are a template echo rather than a question (SPEC §2.2, GPT-OSS option).
+# Questions that are a template echo rather than a question (the GPT-OSS option's filter).
 GPT_OSS_BAD_QUESTION_MARKERS = ("...", "<question>", "<Insert question here>")

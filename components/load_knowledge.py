@@ -1,4 +1,4 @@
-"""KFP component: the knowledge sets → normalised summaries (Parquet) + counts per set."""
+"""KFP component: the knowledge sets → the knowledge rows table (Parquet) + counts per set."""
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Output
 
@@ -6,8 +6,8 @@ from .image import COMPONENT_SETTINGS
 
 
 @dsl.component(**COMPONENT_SETTINGS)
-def load_summaries(
-    summaries: Output[Dataset],
+def load_knowledge(
+    knowledge_rows: Output[Dataset],
     metrics: Output[Metrics],
     step03: Input[Artifact] = None,
     extractive_summary: Input[Dataset] = None,
@@ -20,15 +20,13 @@ def load_summaries(
     and/or one Dataset per set (a JSONL file or a folder of them, as the per-flow `sdg` component
     writes) — in both sdg_hub layouts, clean and normalise them, and write one typed Parquet
     table. A set given both ways, or no input at all, is an error."""
-    from knowledge_mixing.stages import configure_logging, load_stage
+    from knowledge_mixing.logs import configure_logging
+    from knowledge_mixing.stages.load import load_stage
 
     configure_logging()
     given = {"extractive_summary": extractive_summary, "detailed_summary": detailed_summary,
              "key_facts_to_qa": key_facts_to_qa, "document_based_qa": document_based_qa}
-    report = load_stage(step03.path if step03 else None, summaries.path, save_gpt_oss_format,
-                        {name: dataset.path for name, dataset in given.items() if dataset})
-    summaries.metadata.update(report)
-    for set_name, counts in report["sets"].items():
-        for key, value in counts.items():
-            metrics.log_metric(f"{set_name}.{key}", value)
-    metrics.log_metric("absent_sets", len(report["absent_sets"]))
+    measured = load_stage(step03.path if step03 else None, knowledge_rows.path,
+                          save_gpt_oss_format,
+                          {name: dataset.path for name, dataset in given.items() if dataset})
+    measured.publish(metrics, knowledge_rows=knowledge_rows)

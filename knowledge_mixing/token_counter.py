@@ -1,4 +1,5 @@
-"""Exact token counts as the trainer sees them, with each distinct text encoded once.
+"""Exact token counts as the trainer sees them, with each distinct text encoded once
+(docs/behaviour.md#token-counting).
 
 The trainer (instructlab-training, Training Hub's SFT data path) renders an `unmask: true` row
 with every non-system turn's content — and the reasoning, when a turn has some — between marker
@@ -15,11 +16,7 @@ renderings instead. Both paths are checked against whole-conversation counts in 
 """
 from __future__ import annotations
 
-import logging
 import re
-import time
-
-log = logging.getLogger(__name__)
 
 TRAINER_MARKERS = ("<|UNMASK_BEGIN|>", "<|UNMASK_END|>",
                    "<|UNMASK_REASONING_BEGIN|>", "<|UNMASK_REASONING_END|>")
@@ -158,14 +155,3 @@ class TokenCounter:
         pieces = [[p for p in self.marker_pattern.split(text) if p] for text in rendered]
         self._remember({p for row in pieces for p in row})
         return [sum(self.lengths[p] for p in row) for row in pieces]
-
-
-def count_tokens(tokenizer, conversations: list[list[dict]]) -> list[int]:
-    """Token count of each `unmask: true` conversation exactly as the trainer encodes it."""
-    started = time.perf_counter()
-    counter = TokenCounter(tokenizer)
-    lengths = counter.count(conversations)
-    log.info("count tokens: %d conversations, %d tokens, %d distinct texts encoded (%s) (%.2fs)",
-             len(lengths), sum(lengths), counter.encoded,
-             "piecewise" if counter.piecewise else "whole renderings", time.perf_counter() - started)
-    return lengths

@@ -1,11 +1,13 @@
-"""Chat turns, metadata and the output row of one Q&A pair (SPEC §2.6, §2.7, §2.9, §3)."""
+"""The row format of a training file: chat turns, metadata, and the output line itself, for
+knowledge rows and replay rows alike (docs/behaviour.md#row-format)."""
 from __future__ import annotations
 
 import json
 
 from .sets import KnowledgeSet
 
-METADATA_DATASET = "document_knowledge_qa"
+KNOWLEDGE_DATASET = "document_knowledge_qa"
+REPLAY_DATASET = "replay"
 
 
 def user_content(kset: KnowledgeSet, document_outline: str, document: str, question: str) -> str:
@@ -18,7 +20,7 @@ def assistant_message(response: str, reasoning: str | None, gpt_oss_format: bool
     """The assistant turn. Reasoning goes in `reasoning_content` (what instructlab-training and
     the Qwen/DeepSeek templates read), or in `thinking` for the gpt-oss template; without real
     reasoning neither key is written, because an empty `thinking` key stops the trainer from
-    learning the end-of-turn token (SPEC §3)."""
+    learning the end-of-turn token."""
     message = {"role": "assistant", "content": response}
     if reasoning:
         message["thinking" if gpt_oss_format else "reasoning_content"] = reasoning
@@ -33,16 +35,23 @@ def build_messages(kset: KnowledgeSet, document_outline: str, document: str, que
     ]
 
 
-def metadata_json(document: str, raw_document: str | None) -> str:
-    return json.dumps(
-        {"sdg_document": document, "dataset": METADATA_DATASET, "raw_document": raw_document},
-        ensure_ascii=False,
-    )
+def knowledge_metadata(document: str, raw_document: str | None) -> dict:
+    return {"sdg_document": document, "dataset": KNOWLEDGE_DATASET, "raw_document": raw_document}
 
 
-def output_row_json(question: str, document_outline: str, raw_document: str | None, document: str,
-                    messages: list[dict], token_length: int) -> str:
-    """One line of a combined_cut_{N}x.jsonl file, columns in the reference's order (SPEC §2.9)."""
+def replay_metadata(source: str, line_number: int, source_metadata) -> dict:
+    """Where a replay row came from; the row's own metadata is kept inside."""
+    metadata = {"dataset": REPLAY_DATASET, "replay_source": source, "line": line_number}
+    if source_metadata is not None:
+        metadata["source_metadata"] = source_metadata
+    return metadata
+
+
+def output_row_json(messages: list[dict], token_length: int, metadata: dict, unmask: bool = True,
+                    question: str | None = None, document_outline: str | None = None,
+                    raw_document: str | None = None, document: str | None = None) -> str:
+    """One line of a training file, columns in the reference's order; replay rows leave the
+    knowledge columns null. `metadata` is written as a JSON string, as the reference does."""
     return json.dumps(
         {
             "question": question,
@@ -50,8 +59,8 @@ def output_row_json(question: str, document_outline: str, raw_document: str | No
             "raw_document": raw_document,
             "document": document,
             "messages": messages,
-            "metadata": metadata_json(document, raw_document),
-            "unmask": True,
+            "metadata": json.dumps(metadata, ensure_ascii=False),
+            "unmask": unmask,
             "token_length": token_length,
         },
         ensure_ascii=False,

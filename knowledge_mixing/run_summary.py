@@ -1,4 +1,5 @@
-"""summary.json and the table `pipeline.py run` prints, from the artifacts' metadata."""
+"""The run summary (summary.json) and the table `pipeline.py run` prints, from the artifacts'
+metadata (docs/behaviour.md#outputs)."""
 from __future__ import annotations
 
 from .report import whole_numbers
@@ -6,7 +7,7 @@ from .sets import SET_NAMES
 
 
 def in_set_order(per_set: dict) -> dict:
-    """KFP metadata comes back with its keys in any order; tables read best in SPEC order."""
+    """KFP metadata comes back with its keys in any order; tables read best in set order."""
     return {name: per_set[name] for name in SET_NAMES if name in per_set}
 
 

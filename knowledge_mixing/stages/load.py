@@ -1,23 +1,27 @@
-"""Read the step-03 artifact into one normalised Arrow table (SPEC §1, §2.1, §2.2).
+"""The load stage: the knowledge sets (the step-03 folder and/or one input per set) read into
+the knowledge rows table, in either sdg_hub layout (docs/behaviour.md#sdg_hub-layouts,
+#normalisation).
 
-The input is streamed line by line and only the columns mixing needs are kept, so the prompt and
-raw-reply columns of sdg_hub 0.4 – 0.9.0 files never accumulate. Every problem is reported with
-the file, the line and the column, and nothing is dropped without being counted.
+The input is streamed and only the columns mixing needs are kept, so the prompt and raw-reply
+columns of sdg_hub 0.4 – 0.9.0 files never accumulate. Every problem is reported with the file,
+the line and the column, and nothing is dropped without being counted.
 """
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from pyarrow import json as pa_json
 
-from .sets import (
+from ..errors import InputError
+from ..io.jsonl import HashingFile, json_lines
+from ..io.memory import release_memory
+from ..knowledge_rows import KNOWLEDGE_ROWS_SCHEMA
+from ..sets import (
     GPT_OSS_BAD_QUESTION_MARKERS,
     REASONING_COLUMN,
     REQUIRED_STRING_COLUMNS,
@@ -27,21 +31,9 @@ from .sets import (
     SETS,
     KnowledgeSet,
 )
+from . import Measured
 
 log = logging.getLogger(__name__)
-
-SUMMARIES_SCHEMA = pa.schema(
-    [
-        pa.field("set", pa.string(), nullable=False),
-        pa.field("raw_document", pa.string()),
-        pa.field("document", pa.string(), nullable=False),
-        pa.field("document_outline", pa.string(), nullable=False),
-        pa.field("question", pa.string(), nullable=False),
-        pa.field("response", pa.string(), nullable=False),
-        pa.field("reasoning", pa.string()),
-    ]
-)
-
 
 PROJECTION = pa.schema(
     [pa.field(name, pa.string()) for name in (
@@ -53,10 +45,6 @@ READ_BLOCK = 4 << 20
 """Bytes pyarrow parses at a time: memory stays near a few blocks whatever the file's size."""
 MAX_READ_BLOCK = 1 << 30
 PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=PROJECTION, unexpected_field_behavior="ignore")
-
-
-class InputError(ValueError):
-    """The step-03 artifact cannot be mixed as it is; the message says where and what to do."""
 
 
 @dataclass
@@ -73,22 +61,15 @@ class SetCounts:
         return dict(self.__dict__)
 
 
-@dataclass
-class LoadResult:
-    table: pa.Table
-    counts: dict[str, SetCounts]
-    absent_sets: list[str] = field(default_factory=list)
-
-
 def clean_response(response: str) -> str:
-    """Remove the teacher's answer markers and surrounding whitespace (SPEC §2.1)."""
+    """Remove the teacher's answer markers and surrounding whitespace."""
     for marker in RESPONSE_MARKERS:
         response = response.replace(marker, "")
     return response.strip()
 
 
 def is_gpt_oss_bad_question(question: str) -> bool:
-    """True for questions that are a prompt-template echo (SPEC §2.2)."""
+    """True for questions that are a prompt-template echo (the GPT-OSS question filter)."""
     return any(marker in question for marker in GPT_OSS_BAD_QUESTION_MARKERS)
 
 
@@ -213,7 +194,7 @@ def _reasoning(row: dict, where: str) -> str | None:
 
 def _normalise(row: dict, kset: KnowledgeSet, save_gpt_oss_format: bool, counts: SetCounts,
                where: str) -> tuple | None:
-    """One input row as a SUMMARIES_SCHEMA tuple, or None when a rule drops it (counted)."""
+    """One input row as a KNOWLEDGE_ROWS_SCHEMA tuple, or None when a rule drops it (counted)."""
     counts.rows_read += 1
     document_outline, document, question, response = (
         _string_field(row, c, where, required=True) for c in REQUIRED_STRING_COLUMNS
@@ -231,60 +212,11 @@ def _normalise(row: dict, kset: KnowledgeSet, save_gpt_oss_format: bool, counts:
     return (kset.name, raw_document, document, document_outline, question, response, reasoning)
 
 
-def json_lines(path: Path, sha256=None):
-    """(line number, object) of every non-blank line, with errors at their line and column;
-    every byte read also goes into the `sha256` hash, when one is given."""
-    with path.open("rb") as f:
-        for line_number, raw in enumerate(f, start=1):
-            if sha256 is not None:
-                sha256.update(raw)
-            where = f"{path}, line {line_number}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise InputError(
-                    f"{where}, column {e.start + 1}: not UTF-8 text ({e.reason}); is this a JSON "
-                    "Lines file? Each line must be one JSON object") from e
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(
-                    f"{where}, column {e.colno}: not valid JSON ({e.msg}); each line must be one "
-                    "JSON object, as pandas to_json(orient='records', lines=True) writes"
-                ) from e
-            if not isinstance(row, dict):
-                raise InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
-            yield line_number, row
-
-
 def _explain(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, error: Exception):
     """The fast reader failed: re-read line by line to name the line and column at fault."""
     for line_number, row in json_lines(path):
         _normalise(row, kset, save_gpt_oss_format, SetCounts(), f"{path}, line {line_number}")
     raise InputError(f"{path}: cannot be read as JSON Lines ({error})") from error
-
-
-class HashingFile(io.RawIOBase):
-    """A file that hashes what is read from it, so one read both parses and fingerprints it."""
-
-    def __init__(self, path: Path):
-        super().__init__()
-        self.file = open(path, "rb")
-        self.sha256 = hashlib.sha256()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        size = self.file.readinto(buffer)
-        self.sha256.update(memoryview(buffer)[:size])
-        return size
-
-    def close(self) -> None:
-        self.file.close()
-        super().close()
 
 
 def read_set_file(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, counts: SetCounts,
@@ -325,7 +257,7 @@ def read_set_file(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, cou
 
 class Step03Reader:
     """The knowledge sets — from the step-03 folder, per-set inputs, or both — as a stream of
-    SUMMARIES_SCHEMA record batches, set after set. Either form gives the same batches."""
+    KNOWLEDGE_ROWS_SCHEMA record batches, set after set. Either form gives the same batches."""
 
     def __init__(self, step03_dir: str | Path | None = None, save_gpt_oss_format: bool = False,
                  set_inputs: dict[str, str | Path] | None = None):
@@ -355,8 +287,8 @@ class Step03Reader:
                                               self.sha256):
                         if rows:
                             yield pa.RecordBatch.from_pylist(
-                                [dict(zip(SUMMARIES_SCHEMA.names, row)) for row in rows],
-                                schema=SUMMARIES_SCHEMA)
+                                [dict(zip(KNOWLEDGE_ROWS_SCHEMA.names, row)) for row in rows],
+                                schema=KNOWLEDGE_ROWS_SCHEMA)
                 except InputError as e:
                     origin = self.origins[kset.name]
                     if origin.startswith("input"):  # name the pipeline input, not only the path
@@ -371,9 +303,27 @@ class Step03Reader:
             )
 
 
-def load_step03(step03_dir: str | Path | None, save_gpt_oss_format: bool = False,
-                set_inputs: dict[str, str | Path] | None = None) -> LoadResult:
-    """The knowledge sets as one table (for callers that want it in memory)."""
+def load_stage(step03_dir: str | None, knowledge_rows_path: str, save_gpt_oss_format: bool,
+               set_inputs: dict[str, str] | None = None) -> Measured:
+    """Load and normalise the knowledge sets (the step-03 folder and/or per-set inputs),
+    streaming them into the knowledge rows Parquet; measure counts per set and every input
+    file's sha256."""
     reader = Step03Reader(step03_dir, save_gpt_oss_format, set_inputs)
-    table = pa.Table.from_batches(list(reader.batches()), schema=SUMMARIES_SCHEMA)
-    return LoadResult(table, reader.counts, reader.absent_sets)
+    rows = 0
+    with pq.ParquetWriter(knowledge_rows_path, KNOWLEDGE_ROWS_SCHEMA) as writer:
+        for batch in reader.batches():
+            writer.write_batch(batch)
+            rows += batch.num_rows
+            del batch
+            release_memory()
+    log.info("load: wrote %d rows of %d sets to Parquet (absent sets: %s)", rows,
+             len(reader.counts), ", ".join(reader.absent_sets) or "none")
+    sets = {name: counts.as_dict() for name, counts in reader.counts.items()}
+    metrics = {f"{name}.{key}": value for name, counts in sets.items()
+               for key, value in counts.items()}
+    metrics["absent_sets"] = len(reader.absent_sets)
+    return Measured({"knowledge_rows": {
+        "sets": sets,
+        "absent_sets": reader.absent_sets,
+        "input_sha256": {name: reader.sha256[path] for path, name in reader.file_names().items()},
+    }}, metrics)

@@ -9,6 +9,9 @@ import os
 import time
 from pathlib import Path
 
+from .errors import TokenizerError
+from .stages import Measured
+
 log = logging.getLogger(__name__)
 
 BUNDLED_TOKENIZER = "bundled-qwen"
@@ -18,10 +21,6 @@ package, installed with this project and in its image; needs no network."""
 
 CHANGE_IT = ("change --tokenizer or TOKENIZER_MODEL (pipeline parameter `tokenizer`) to a hub "
              "model id or a local tokenizer directory")
-
-
-class TokenizerError(RuntimeError):
-    """The tokenizer cannot be used; the message says which one, why, and what to change."""
 
 
 def bundled_tokenizer_dir() -> Path:
@@ -112,14 +111,14 @@ def load_tokenizer(name: str, trust_remote_code: bool = False):
     return tokenizer
 
 
-def save_tokenizer(name: str, out_dir: str, trust_remote_code: bool = False) -> dict:
+def save_tokenizer(name: str, out_dir: str, trust_remote_code: bool = False) -> Measured:
     """Resolve the tokenizer once and save its files, so the counting step (and anyone auditing
-    the run) uses exactly these files; return what identifies them."""
+    the run) uses exactly these files; measure what identifies them."""
     tokenizer = load_tokenizer(name, trust_remote_code)
     tokenizer.save_pretrained(out_dir)
-    return {
+    return Measured({"tokenizer_files": {
         "tokenizer": name,
         "tokenizer_class": type(tokenizer).__name__,
         "vocabulary_size": len(tokenizer),
         "chat_template_sha256": hashlib.sha256(tokenizer.chat_template.encode()).hexdigest(),
-    }
+    }})

@@ -1,0 +1,63 @@
+"""Work spread over every CPU a task may use, results in input order, memory bounded."""
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import os
+from pathlib import Path
+
+
+def available_cpus() -> int:
+    """The CPUs this process may use: its affinity, capped by a cgroup CPU limit (a pod's)."""
+    cpus = len(os.sched_getaffinity(0))
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cpus = min(cpus, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 limit visible: the affinity is the limit
+    return cpus
+
+
+def _start_process(initializer, initargs: tuple) -> None:
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per CPU instead of threads
+    initializer(*initargs)
+
+
+class OrderedPool:
+    """`work` applied to a stream of items on `workers` forked processes (each set up once by
+    `initializer(*initargs)`), results yielded in input order, at most two items per process in
+    flight. Each process runs single-threaded (the tokenizer's own threads off); with one worker
+    everything runs in this process, threads as they are."""
+
+    def __init__(self, work, workers: int, initializer, initargs: tuple = ()):
+        self.work, self.workers = work, workers
+        self.initializer, self.initargs = initializer, initargs
+        self.pool = None
+
+    def __enter__(self):
+        if self.workers > 1:
+            # Fork before the caller reads anything, so the processes do not inherit its memory.
+            self.pool = multiprocessing.get_context("fork").Pool(
+                self.workers, initializer=_start_process,
+                initargs=(self.initializer, self.initargs))
+        else:
+            self.initializer(*self.initargs)
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.terminate() if exc[0] else self.pool.close()
+            self.pool.join()
+
+    def map(self, items):
+        if self.pool is None:
+            yield from map(self.work, items)
+            return
+        pending = collections.deque()
+        for item in items:
+            pending.append(self.pool.apply_async(self.work, (item,)))
+            if len(pending) >= 2 * self.workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()

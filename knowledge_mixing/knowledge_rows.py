@@ -1,0 +1,35 @@
+"""The knowledge rows table: every set's Q&A rows in one normalised schema, written by the load
+stage and read by the plan and count stages."""
+from __future__ import annotations
+
+import pyarrow as pa
+
+from .io.parquet import row_groups
+from .sampling import text_id
+
+KNOWLEDGE_ROWS_SCHEMA = pa.schema(
+    [
+        pa.field("set", pa.string(), nullable=False),
+        pa.field("raw_document", pa.string()),
+        pa.field("document", pa.string(), nullable=False),
+        pa.field("document_outline", pa.string(), nullable=False),
+        pa.field("question", pa.string(), nullable=False),
+        pa.field("response", pa.string(), nullable=False),
+        pa.field("reasoning", pa.string()),
+    ]
+)
+
+
+def read_identities(path: str) -> tuple[list, list, list]:
+    """Per row of the knowledge rows file: its set, and the text_id of its raw document and of its
+    document (the summary, key-facts block or raw document). Read through Parquet's dictionary
+    pages, so each distinct text is decoded and hashed once, and no text is held."""
+    sets, raw_documents, documents = [], [], []
+    columns = ["set", "raw_document", "document"]
+    for table in row_groups(path, columns=columns, read_dictionary=columns):
+        for batch in table.to_batches():
+            for column, out, identify in zip(batch.columns, (sets, raw_documents, documents),
+                                             (str, text_id, text_id)):
+                values = [identify(v) for v in column.dictionary.to_pylist()]
+                out += [None if i is None else values[i] for i in column.indices.to_pylist()]
+    return sets, raw_documents, documents

@@ -1,0 +1,184 @@
+"""The count stage: every sample a feasible cut can take, built and counted once for all cuts
+(docs/behaviour.md#token-counting), on every CPU of the task, for one shard of the raw
+documents."""
+from __future__ import annotations
+
+import collections
+import logging
+import time
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..errors import ParameterError
+from ..io.memory import release_memory
+from ..io.parquet import rebatched, row_groups
+from ..io.workers import OrderedPool, available_cpus
+from ..knowledge_rows import read_identities
+from ..numbers import number
+from ..recipe import Recipe
+from ..rows import build_messages, knowledge_metadata, output_row_json
+from ..sampling import cut_mask, parse_cut_sizes, rank_rows, text_id
+from ..sets import SAMPLED_SET_NAMES, knowledge_set
+from ..token_counter import TokenCounter
+from ..tokenizer import load_tokenizer
+from . import Measured
+
+log = logging.getLogger(__name__)
+
+SAMPLES_SCHEMA = pa.schema(
+    [
+        pa.field("row", pa.int64(), nullable=False),
+        pa.field("set", pa.string(), nullable=False),
+        pa.field("raw_document", pa.string()),
+        pa.field("document", pa.string(), nullable=False),
+        pa.field("summary_rank", pa.int32(), nullable=False),
+        pa.field("qa_index", pa.int32(), nullable=False),
+        pa.field("sample_id", pa.binary(16), nullable=False),
+        pa.field("token_length", pa.int32(), nullable=False),
+        pa.field("row_json", pa.string(), nullable=False),
+    ]
+)
+"""Samples file: one row per Q&A pair a feasible cut can take, counted once for all cuts."""
+COUNT_CHUNK = 1024
+"""Rows per step of the counting stage: enough for batched encoding, small for memory."""
+
+
+def shard_of(raw_document_id: bytes | None, document_id: bytes, shards: int) -> int:
+    """Rows are partitioned by raw document (a key-facts block stands for its raw document), so
+    every summary and all its Q&A pairs live in one shard."""
+    return int.from_bytes((raw_document_id or document_id)[:8], "little") % shards
+
+
+def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list, recipe: Recipe,
+                tokenizer: str, save_gpt_oss_format: bool, trust_remote_code: bool = False,
+                shard: int = 0, shards: int = 1, tokenizer_name: str = "") -> Measured:
+    """Build every row of this shard that a feasible cut can take and count its tokens once.
+    `tokenizer` is anything load_tokenizer takes; in the pipeline, the fetched tokenizer's files
+    (`tokenizer_name` says which tokenizer they are). Rows stream through in chunks, so memory
+    follows the chunk, not the input."""
+    largest_cut = max(parse_cut_sizes(list(feasible_cuts)))
+    qa_per_doc = recipe.qa_per_doc
+    shards = number(shards, "shards", integer=True, low=1)
+    if not 0 <= shard < shards:
+        raise ParameterError(f"shard: {shard} is not in 0..{shards - 1}")
+    workers = available_cpus()
+    counters = ChunkCounters((tokenizer, trust_remote_code, save_gpt_oss_format), workers)
+    with counters:
+        sets, raw_documents, documents = read_identities(knowledge_rows_path)
+        ranks, qa_indexes = rank_rows(sets, raw_documents, documents, SAMPLED_SET_NAMES,
+                                      recipe.seed)
+        in_shard = pa.array([shard_of(r, d, shards) == shard
+                             for r, d in zip(raw_documents, documents)], pa.bool_())
+        del sets, raw_documents, documents
+        ranks, qa_indexes = pa.array(ranks, pa.int32()), pa.array(qa_indexes, pa.int32())
+        keep = pc.and_(cut_mask(ranks, qa_indexes, largest_cut, qa_per_doc), in_shard)
+        kept = pc.sum(keep).as_py() or 0
+        log.info("select: shard %d of %d: %d of %d rows go into at least one cut (the others are "
+                 "in other shards, beyond cut %d or beyond qa_per_doc %d)", shard, shards, kept,
+                 len(keep), largest_cut, qa_per_doc)
+
+        started, offset, rows, tokens = time.perf_counter(), 0, 0, 0
+
+        def chunks():
+            nonlocal offset
+            for table in rebatched(row_groups(knowledge_rows_path), COUNT_CHUNK):
+                n = table.num_rows
+                selected = table \
+                    .append_column("row", pa.array(range(offset, offset + n), pa.int64())) \
+                    .append_column("summary_rank", ranks.slice(offset, n)) \
+                    .append_column("qa_index", qa_indexes.slice(offset, n)) \
+                    .filter(keep.slice(offset, n))
+                offset += n
+                if selected.num_rows:
+                    yield selected  # as Arrow: this process never holds the texts as objects
+                del selected
+                release_memory()
+
+        with pq.ParquetWriter(samples_path, SAMPLES_SCHEMA) as writer:
+            for counted in counters.map(chunks()):
+                writer.write_table(counted)
+                rows += counted.num_rows
+                tokens += pc.sum(counted["token_length"]).as_py() or 0
+                del counted
+                release_memory()
+                log.info("count tokens: %d of %d rows, %d tokens (%.1fs)", rows, kept, tokens,
+                         time.perf_counter() - started)
+    log.info("count tokens: done on %d processes, %s (%.2fs)", workers, counters.report(),
+             time.perf_counter() - started)
+    return Measured({"samples": {"shard": shard, "shards": shards, "rows_counted": rows,
+                                 "tokens_counted": tokens, "tokenizer": tokenizer_name}},
+                    {"rows_counted": rows, "tokens_counted": tokens})
+
+
+_worker_settings: tuple = ()
+_worker_counter: TokenCounter | None = None
+
+
+def _start_worker(tokenizer: str, trust_remote_code: bool, save_gpt_oss_format: bool) -> None:
+    global _worker_settings, _worker_counter
+    _worker_settings, _worker_counter = (tokenizer, trust_remote_code, save_gpt_oss_format), None
+
+
+def _counter() -> TokenCounter:
+    """The process's counter, made on its first chunk: a tokenizer that cannot be loaded then
+    fails that chunk, and its error reaches the stage."""
+    global _worker_counter
+    if _worker_counter is None:
+        tokenizer, trust_remote_code, _ = _worker_settings
+        _worker_counter = TokenCounter(load_tokenizer(tokenizer, trust_remote_code))
+    return _worker_counter
+
+
+def _count_chunk(rows: pa.Table) -> dict:
+    """Messages, token counts and output lines of one chunk of rows, as a SAMPLES_SCHEMA table
+    (Arrow crosses the process boundary compactly; Python objects would not)."""
+    counter, save_gpt_oss_format = _counter(), _worker_settings[2]
+    chunk = rows.to_pydict()
+    conversations = [
+        build_messages(knowledge_set(set_name), outline, document, question, response, reasoning,
+                       save_gpt_oss_format)
+        for set_name, outline, document, question, response, reasoning in zip(
+            chunk["set"], chunk["document_outline"], chunk["document"], chunk["question"],
+            chunk["response"], chunk["reasoning"])]
+    before = dict(counter.junctions)
+    chunk["token_length"] = counter.count(conversations)
+    chunk["row_json"] = [
+        output_row_json(messages, length, knowledge_metadata(document, raw_document),
+                        question=question, document_outline=outline, raw_document=raw_document,
+                        document=document)
+        for question, outline, raw_document, document, messages, length in zip(
+            chunk["question"], chunk["document_outline"], chunk["raw_document"],
+            chunk["document"], conversations, chunk["token_length"])]
+    chunk["sample_id"] = [
+        text_id("\0".join((set_name, document, question, response, reasoning or "")))
+        for set_name, document, question, response, reasoning in zip(
+            chunk["set"], chunk["document"], chunk["question"], chunk["response"],
+            chunk["reasoning"])]
+    samples = pa.Table.from_pydict({f.name: chunk[f.name] for f in SAMPLES_SCHEMA},
+                                   schema=SAMPLES_SCHEMA)
+    del chunk, conversations, rows
+    release_memory()
+    return {"samples": samples, "junctions": {k: n - before[k] for k, n in counter.junctions.items()},
+            "piecewise": counter.piecewise}
+
+
+class ChunkCounters(OrderedPool):
+    """Chunks of rows counted on every available CPU (one tokenizer per process), with what the
+    counters did: how many user turns were cut, and whether counting was piecewise."""
+
+    def __init__(self, settings: tuple, workers: int):
+        super().__init__(_count_chunk, workers, _start_worker, settings)
+        self.junctions = collections.Counter()
+        self.piecewise = True
+
+    def map(self, chunks):
+        for counted in super().map(chunks):
+            self.junctions.update(counted["junctions"])
+            self.piecewise &= counted["piecewise"]
+            yield counted["samples"]
+
+    def report(self) -> str:
+        return (f"{'piecewise' if self.piecewise else 'whole renderings'}; user turns cut before "
+                f"the question {self.junctions['cut']}, kept whole {self.junctions['kept whole']}")

@@ -1,0 +1,67 @@
+"""The gather stage: the counted shards merged back into input order, so the cuts are the same
+bytes whatever the number of shards (docs/behaviour.md#determinism)."""
+from __future__ import annotations
+
+import bisect
+import heapq
+import logging
+import shutil
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..io.memory import release_memory
+from . import Measured
+
+log = logging.getLogger(__name__)
+
+
+def gather_stage(shard_paths: list[str], samples_path: str, tokenizer_name: str = "") -> Measured:
+    """Merge the shards' samples (each in input order) into one file in input order."""
+    if len(shard_paths) == 1:  # already in input order: nothing to merge
+        shutil.copyfile(shard_paths[0], samples_path)
+        lengths = pq.read_table(samples_path, columns=["token_length"])["token_length"]
+        rows, tokens = len(lengths), pc.sum(lengths).as_py() or 0
+        log.info("gather: 1 shard, %d rows, %d tokens", rows, tokens)
+        return _measured(rows, tokens, tokenizer_name)
+    files = [pq.ParquetFile(path) for path in shard_paths]
+    groups = [iter(range(f.metadata.num_row_groups)) for f in files]
+    current: list = [None] * len(files)  # per shard: (table, its row indices, position)
+    heap: list = []
+
+    def advance(k: int) -> None:
+        for group in groups[k]:
+            table = files[k].read_row_group(group)
+            if table.num_rows:
+                current[k] = (table, table["row"].to_pylist(), 0)
+                heapq.heappush(heap, (current[k][1][0], k))
+                return
+        current[k] = None
+
+    for k in range(len(files)):
+        advance(k)
+    rows = tokens = 0
+    with pq.ParquetWriter(samples_path, files[0].schema_arrow) as writer:
+        while heap:
+            _, k = heapq.heappop(heap)
+            table, row_indices, position = current[k]
+            limit = heap[0][0] if heap else None
+            end = bisect.bisect_left(row_indices, limit, position) if limit is not None \
+                else len(row_indices)
+            run = table.slice(position, end - position)
+            writer.write_table(run)
+            rows += run.num_rows
+            tokens += pc.sum(run["token_length"]).as_py() or 0
+            if end < len(row_indices):
+                current[k] = (table, row_indices, end)
+                heapq.heappush(heap, (row_indices[end], k))
+            else:
+                advance(k)
+            release_memory()
+    log.info("gather: %d shard(s), %d rows, %d tokens", len(files), rows, tokens)
+    return _measured(rows, tokens, tokenizer_name)
+
+
+def _measured(rows: int, tokens: int, tokenizer_name: str) -> Measured:
+    return Measured({"samples": {"rows_counted": rows, "tokens_counted": tokens,
+                                 "tokenizer": tokenizer_name}})

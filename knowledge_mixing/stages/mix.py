@@ -1,0 +1,209 @@
+"""The mix stage: one cut size → its training JSONL under the recipe, with its validation rows,
+its Markdown report and what went in and why (docs/behaviour.md#recipe-order, #outputs)."""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..errors import ParameterError
+from ..io.memory import release_memory
+from ..recipe import Recipe
+from ..report import cut_report_markdown, token_length_histogram
+from ..run_summary import cut_file_name, validation_file_name
+from ..sampling import cut_mask, parse_cut_sizes, text_id
+from ..sets import SET_NAMES
+from ..weighting import knowledge_copies, replay_copies
+from . import Measured
+from .plan import read_plan
+
+log = logging.getLogger(__name__)
+
+SHUFFLE_CHUNK = 1024
+"""Lines written at a time when a shuffled cut is written out."""
+
+
+class CutStatistics:
+    """Samples, tokens, distinct raw documents and summaries per set, gathered batch by batch.
+    A key-facts row without a raw document is identified by its key-facts block (one block per
+    raw document). Distinct texts are kept as 16-byte digests, not as text."""
+
+    def __init__(self):
+        self.sets: dict[str, dict] = {}
+        self.lengths: list[int] = []
+
+    def add(self, rows: pa.Table) -> None:
+        for set_name in pc.unique(rows["set"]).to_pylist():
+            of_set = rows.filter(pc.equal(rows["set"], set_name))
+            stats = self.sets.setdefault(set_name, {"samples": 0, "tokens": 0, "raw": set(),
+                                                    "summaries": set()})
+            stats["samples"] += of_set.num_rows
+            stats["tokens"] += pc.sum(of_set["token_length"]).as_py() or 0
+            raw = pc.coalesce(of_set["raw_document"], of_set["document"])
+            stats["raw"].update(map(text_id, pc.unique(raw).to_pylist()))
+            stats["summaries"].update(map(text_id, pc.unique(of_set["document"]).to_pylist()))
+        self.lengths += rows["token_length"].to_pylist()
+
+    def per_set(self) -> dict[str, dict[str, int]]:
+        return {name: {"samples": s["samples"], "tokens": s["tokens"],
+                       "raw_documents": len(s["raw"]), "summaries": len(s["summaries"])}
+                for name in SET_NAMES if (s := self.sets.get(name))}
+
+
+def _expanded(rows: pa.Table, copies_per_row: list[int]) -> pa.Table:
+    """Each row as many times as it is taken, in place."""
+    return rows.take(pa.array([i for i, k in enumerate(copies_per_row) for _ in range(k)],
+                              pa.int64()))
+
+
+class _Lines:
+    """Where a cut's lines go: straight to the file, or (shuffle) held until the seeded shuffle."""
+
+    def __init__(self, path: str, shuffle_seed: str | None):
+        self.path, self.shuffle_seed = path, shuffle_seed
+        self.file = open(f"{path}.partial", "w", encoding="utf-8", newline="\n")
+        self.held: list[pa.Array] = []
+        self.count = 0
+
+    def add(self, lines: pa.ChunkedArray) -> None:
+        self.count += len(lines)
+        if self.shuffle_seed is None:
+            self._write(lines.to_pylist())
+        else:
+            self.held += lines.chunks
+
+    def _write(self, lines: list[str]) -> None:
+        if lines:
+            self.file.write("\n".join(lines) + "\n")
+
+    def close(self) -> None:
+        """Write what is held in the seeded order and make the file appear complete."""
+        if self.held:
+            lines = pa.chunked_array(self.held, pa.string())
+            order = list(range(len(lines)))
+            random.Random(self.shuffle_seed).shuffle(order)
+            for start in range(0, len(order), SHUFFLE_CHUNK):
+                self._write(lines.take(pa.array(order[start:start + SHUFFLE_CHUNK])).to_pylist())
+        self.file.close()
+        os.replace(f"{self.path}.partial", self.path)
+
+
+def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, output_path: str,
+                 validation_path: str) -> dict:
+    """Write one cut's JSONL under the recipe: the cut's summaries and every key-facts and
+    document-QA row, over-length rows dropped, validation rows held out to their own file,
+    weighted, then the replay samples; in set and input order, or shuffled. Files appear
+    complete or not at all. Returns what went in and why."""
+    started = time.perf_counter()
+    cut = parse_cut_sizes([cut])[0]
+    samples = pq.ParquetFile(samples_path)
+    keys = samples.read(columns=["set", "summary_rank", "qa_index", "sample_id", "token_length"])
+    in_cut = pc.indices_nonzero(cut_mask(keys["summary_rank"], keys["qa_index"], cut,
+                                         recipe.qa_per_doc)).to_pylist()
+    keys = keys.take(pa.array(in_cut, pa.int64())).to_pydict()
+    copies_per_row, held, knowledge = knowledge_copies(
+        keys["set"], keys["token_length"], keys["sample_id"], recipe, SET_NAMES)
+    del keys
+    knowledge_tokens = sum(s["mixed"]["tokens"] for s in knowledge.values())
+    # per row of the samples file, not only of the cut, to walk its row groups
+    copies_by_row, held_by_row = [0] * samples.metadata.num_rows, [False] * samples.metadata.num_rows
+    for row, k, h in zip(in_cut, copies_per_row, held):
+        copies_by_row[row], held_by_row[row] = k, h
+
+    shuffle_seed = f"{recipe.seed}:shuffle:{cut}" if recipe.shuffle else None
+    training, validation = _Lines(output_path, shuffle_seed), _Lines(validation_path, shuffle_seed)
+    statistics, validation_statistics = CutStatistics(), CutStatistics()
+    offset = 0
+    for group in range(samples.metadata.num_row_groups):
+        rows = samples.read_row_group(group)
+        n = rows.num_rows
+        taken = _expanded(rows, copies_by_row[offset:offset + n])
+        training.add(taken["row_json"])
+        statistics.add(taken)
+        kept = rows.filter(pa.array(held_by_row[offset:offset + n], pa.bool_()))
+        validation.add(kept["row_json"])
+        validation_statistics.add(kept)
+        offset += n
+        del rows, taken, kept
+        release_memory()
+
+    replay_sources = []
+    if recipe.replay:
+        replay = pq.read_table(replay_path)
+        for index, source in enumerate(recipe.replay):
+            rows = replay.filter(pc.equal(replay["source"], index))
+            lengths = rows["token_length"].to_pylist()
+            copies_of_source, report = replay_copies(lengths, rows["sample_id"].to_pylist(),
+                                                     source.token_ratio, knowledge_tokens,
+                                                     recipe, f"replay:{index}")
+            if report["target_tokens"] and not report["mixed"]["samples"]:
+                raise ParameterError(
+                    f"recipe replay[{index}]: no row of {source.path} is shorter than max_seq_len "
+                    f"{recipe.max_seq_len}, so its {report['target_tokens']} tokens cannot be met")
+            taken = _expanded(rows, copies_of_source)
+            training.add(taken["row_json"])
+            statistics.lengths += taken["token_length"].to_pylist()
+            replay_sources.append({"path": source.path, **report})
+        del replay
+    training.close()
+    validation.close()
+
+    per_set = statistics.per_set()
+    replay_samples = sum(s["mixed"]["samples"] for s in replay_sources)
+    replay_tokens = sum(s["mixed"]["tokens"] for s in replay_sources)
+    samples_written = sum(s["samples"] for s in per_set.values()) + replay_samples
+    tokens = sum(s["tokens"] for s in per_set.values()) + replay_tokens
+    log.info("mix cut %d: wrote %d rows, %d tokens (%s%s)%s (%.2fs)", cut, samples_written, tokens,
+             ", ".join(f"{k} {v['samples']}" for k, v in per_set.items()),
+             f", replay {replay_samples}" if recipe.replay else "",
+             f"; validation {validation.count} rows" if recipe.validation_fraction else "",
+             time.perf_counter() - started)
+    return {
+        "cut": cut,
+        "samples": samples_written,
+        "tokens": tokens,
+        "max_token_length": max(statistics.lengths, default=0),
+        "sets": per_set,
+        "token_length_histogram": token_length_histogram(statistics.lengths),
+        "knowledge": knowledge,
+        "replay": replay_sources,
+        "validation": {"samples": validation.count,
+                       "tokens": sum(validation_statistics.lengths),
+                       "sets": validation_statistics.per_set()},
+        "recipe": recipe.to_dict(),
+        "recipe_sha256": recipe.fingerprint(),
+    }
+
+
+def mix_stage(samples_path: str, replay_path: str, plan_path: str, cut: int, output_path: str,
+              validation_path: str, report_path: str, replay_sources: list[dict]) -> Measured:
+    """One cut under the plan's recipe: its training file, validation file and Markdown report;
+    the metadata records the recipe, its fingerprint and the inputs' fingerprints (step-03 files
+    from the plan, replay sources as counted) with counts per set and per replay source."""
+    planned, recipe = read_plan(plan_path)
+    stats = mix_cut_file(samples_path, replay_path, recipe, cut, output_path, validation_path)
+    stats["input_sha256"] = {**planned["input_sha256"],
+                             **{s["path"]: s["sha256"] for s in replay_sources}}
+    Path(report_path).write_text(cut_report_markdown(stats), encoding="utf-8")
+    metrics = {"cut": stats["cut"], "samples": stats["samples"], "tokens": stats["tokens"],
+               "max_token_length": stats["max_token_length"],
+               "validation_samples": stats["validation"]["samples"]}
+    for set_name, account in stats["knowledge"].items():
+        for step in ("in_cut", "over_length", "validation", "mixed"):
+            for key, value in account[step].items():
+                metrics[f"{set_name}.{step}.{key}"] = value
+    for index, source in enumerate(stats["replay"]):
+        for step in ("available", "over_length", "mixed"):
+            for key, value in source[step].items():
+                metrics[f"replay{index}.{step}.{key}"] = value
+    return Measured({
+        "mixed": {**stats, "file_name": cut_file_name(stats["cut"])},
+        "validation": {**stats["validation"], "cut": stats["cut"],
+                       "file_name": validation_file_name(stats["cut"])},
+    }, metrics)

@@ -1,0 +1,50 @@
+"""The plan stage: the effective recipe, and which cut sizes are feasible, decided once before
+any counting (docs/behaviour.md#feasibility)."""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from ..knowledge_rows import read_identities
+from ..numbers import number
+from ..recipe import Recipe, apply_recipe
+from ..sampling import plan_cuts, summaries_per_raw_document
+from ..sets import SAMPLED_SET_NAMES
+from . import Measured
+
+log = logging.getLogger(__name__)
+
+
+def plan_stage(knowledge_rows_path: str, recipe: Recipe, shards, input_sha256: dict,
+               plan_path: str) -> Measured:
+    """Decide which cut sizes are feasible; fail, naming the sets and their averages, if none is.
+    The plan file (JSON) carries the effective recipe and the inputs' fingerprints to every later
+    task."""
+    shards = number(shards, "shards", integer=True, low=1)
+    sets, raw_documents, documents = read_identities(knowledge_rows_path)
+    averages = summaries_per_raw_document(sets, raw_documents, documents, SAMPLED_SET_NAMES)
+    plan = plan_cuts(list(recipe.cut_sizes), averages)
+    for cut, reason in plan.infeasible.items():
+        log.warning("plan: cut %d dropped as infeasible: %s", cut, reason)
+    log.info("plan: feasible cuts %s; summaries per raw document: %s; %d shard(s); recipe %s",
+             plan.feasible,
+             ", ".join(f"{k} {v:.2f}" for k, v in averages.items()) or "no sampled set present",
+             shards, recipe.to_json())
+    report = {
+        "feasible_cuts": plan.feasible,
+        "infeasible_cuts": {str(cut): reason for cut, reason in plan.infeasible.items()},
+        "summaries_per_raw_document": averages,
+        "shards": shards,
+        "recipe": recipe.to_dict(),
+        "recipe_sha256": recipe.fingerprint(),
+        "input_sha256": input_sha256,
+    }
+    Path(plan_path).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return Measured({"plan": report})
+
+
+def read_plan(path: str) -> tuple[dict, Recipe]:
+    """The plan file a plan task wrote, and its recipe."""
+    plan = json.loads(Path(path).read_text(encoding="utf-8"))
+    return plan, apply_recipe(plan["recipe"], source=f"of the plan {path}")

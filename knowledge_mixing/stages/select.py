@@ -1,0 +1,42 @@
+"""The select stage: the one cut the training step uses, and all cuts side by side."""
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from ..errors import ParameterError
+from ..report import cuts_comparison_markdown, whole_numbers
+from . import Measured
+
+log = logging.getLogger(__name__)
+
+
+def select_training_cut(produced_cuts: list, train_cut: int) -> int:
+    """Index of the cut training should use: `train_cut`, or the largest produced when it is 0."""
+    cuts = [int(c) for c in produced_cuts]
+    if not cuts:
+        raise ParameterError("train_cut: no cut was produced, so there is nothing to train on")
+    if train_cut in (0, None):
+        return cuts.index(max(cuts))
+    if int(train_cut) not in cuts:
+        raise ParameterError(
+            f"train_cut: cut {train_cut} was not produced (produced: {sorted(cuts)}); pick one of "
+            "them, or 0 for the largest"
+        )
+    return cuts.index(int(train_cut))
+
+
+def select_stage(cuts: list[tuple[str, dict]], train_cut: int, training_path: str,
+                 comparison_path: str) -> Measured:
+    """Copy the chosen cut (path, metadata) to the training dataset, and compare every produced
+    cut in Markdown."""
+    reports = [whole_numbers(dict(metadata)) for _, metadata in cuts]
+    chosen = select_training_cut([r["cut"] for r in reports], train_cut)
+    path, metadata = cuts[chosen]
+    shutil.copyfile(path, training_path)
+    training_cut = reports[chosen]["cut"]
+    Path(comparison_path).write_text(cuts_comparison_markdown(reports, training_cut),
+                                     encoding="utf-8")
+    log.info("select: training uses cut %d (%s)", training_cut, path)
+    return Measured({"training_dataset": dict(metadata)})
