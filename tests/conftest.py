@@ -1,19 +1,13 @@
 """Shared fixtures: example inputs in both sdg_hub layouts and real tokenizers on disk."""
-import importlib.util
-import json
 import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # pipeline.py lives at the repository root
+TESTS = Path(__file__).resolve().parent
+sys.path[:0] = [str(TESTS.parent), str(TESTS)]  # pipeline.py at the root; helpers.py, standins.py here
 
-_spec = importlib.util.spec_from_file_location("make_step_03", REPO / "examples" / "make_step_03.py")
-make_step_03 = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(make_step_03)
-
-EXAMPLE_STEP_03 = REPO / "examples" / "step_03"
+from helpers import make_step_03  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +23,7 @@ def step03_layouts(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def qwen_tokenizer():
-    from knowledge_mixing.tokens import BUNDLED_TOKENIZER, load_tokenizer
+    from knowledge_mixing.tokenizer import BUNDLED_TOKENIZER, load_tokenizer
 
     return load_tokenizer(BUNDLED_TOKENIZER)
 
@@ -61,16 +55,3 @@ def bos_tokenizer_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("bos_tokenizer")
     fast.save_pretrained(folder)
     return folder
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
-
-
-def write_jsonl(path: Path, rows: list) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write((row if isinstance(row, str) else json.dumps(row)) + "\n")
-    return path
