@@ -34,8 +34,8 @@ def boolean(value: str, name: str) -> bool:
     return value.strip().lower() == "true"
 
 
-def integer(low: int | None = None) -> Callable[[str, str], int]:
-    return lambda value, name: number(value, name, integer=True, low=low)
+def integer(low: int | None = None, high: int | None = None) -> Callable[[str, str], int]:
+    return lambda value, name: number(value, name, integer=True, low=low, high=high)
 
 
 def real(low: float, high: float, high_open: bool = False) -> Callable[[str, str], float]:
@@ -141,6 +141,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shards", int, 1,
             "token-counting tasks (pods), each taking a share of the raw documents; same output "
             "bytes", flags=dict.fromkeys(BOTH, "--shards"), parse=integer(1), pipeline=STAGE),
+    Setting("max_sample_chars", int, 2_000_000,
+            "a row whose sample is longer (characters of outline, document, question, response "
+            "and reasoning) stops the run, naming its file and line",
+            flags=dict.fromkeys(BOTH, "--max-sample-chars"), parse=integer(1), pipeline=STAGE),
     Setting("recipe", str, "",
             "the mixing recipe, YAML or JSON (a file for the flag, its text for the parameter); "
             "the flags below override single keys", flags=dict.fromkeys(BOTH, "--recipe"),
@@ -158,7 +162,7 @@ SETTINGS: tuple[Setting, ...] = (
             flags=dict.fromkeys(BOTH, "--max-seq-len"), parse=integer(1),
             recipe_key="max_seq_len", shown_default="none"),
     Setting("target_tokens", int, None, "scale the knowledge sets to about this many tokens per cut",
-            flags=dict.fromkeys(BOTH, "--target-tokens"), parse=integer(1),
+            flags=dict.fromkeys(BOTH, "--target-tokens"), parse=integer(1, 10**10),
             recipe_key="target_tokens", shown_default="none"),
     Setting("shuffle", bool, False, "seeded shuffle of each cut's rows",
             flags=dict.fromkeys(BOTH, "--shuffle"), recipe_key="shuffle"),

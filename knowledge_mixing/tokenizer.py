@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from .errors import TokenizerError
+from .logs import progress
 from .stages import Measured
 
 log = logging.getLogger(__name__)
@@ -114,8 +115,11 @@ def load_tokenizer(name: str, trust_remote_code: bool = False):
 def save_tokenizer(name: str, out_dir: str, trust_remote_code: bool = False) -> Measured:
     """Resolve the tokenizer once and save its files, so the counting step (and anyone auditing
     the run) uses exactly these files; measure what identifies them."""
+    started = time.perf_counter()
     tokenizer = load_tokenizer(name, trust_remote_code)
     tokenizer.save_pretrained(out_dir)
+    progress(log, "tokenizer: %s (%s, %d tokens) (%.1fs)", name, type(tokenizer).__name__,
+             len(tokenizer), time.perf_counter() - started)
     return Measured({"tokenizer_files": {
         "tokenizer": name,
         "tokenizer_class": type(tokenizer).__name__,
