@@ -28,6 +28,12 @@ def text(value: str, name: str) -> str:
     return value.strip()
 
 
+def non_empty_text(value: str, name: str) -> str:
+    if not value.strip():
+        raise ParameterError(f"{name}: empty; give a value")
+    return value.strip()
+
+
 def boolean(value: str, name: str) -> bool:
     if value.strip().lower() not in ("true", "false"):
         raise ParameterError(f"{name}={value!r}: expected true or false (any case)")
@@ -115,7 +121,8 @@ SETTINGS: tuple[Setting, ...] = (
             parse=text),
     Setting("tokenizer", str, BUNDLED_TOKENIZER,
             "student tokenizer: a hub model id, a local directory, or bundled-qwen (offline)",
-            flags=dict.fromkeys(BOTH, "--tokenizer"), parse=text, variable="TOKENIZER_MODEL",
+            flags=dict.fromkeys(BOTH, "--tokenizer"), parse=non_empty_text,
+            variable="TOKENIZER_MODEL",
             aliases=("TOKENIZER_MODEL_NAME",), pipeline=PIPELINE),
     Setting("tokenizer_uri", str, None,
             "with --tokenizer-from-uri: URI of the tokenizer files (disconnected clusters)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import logging
 import os
 import time
@@ -69,9 +70,18 @@ def hub_status(model_id: str, timeout: float = 5.0) -> str:
 
 
 def _directory_contents(source: Path) -> str:
+    """What the directory holds of a tokenizer, naming a file that is not valid JSON."""
     present = {p.name for p in source.iterdir()}
-    return ", ".join(f"{name} {'present' if name in present else 'missing'}"
-                     for name in ("tokenizer.json", "tokenizer_config.json"))
+    for path in sorted(source.glob("*.json")):
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError) as e:
+            where = f"line {e.lineno}, column {e.colno}" if isinstance(e, json.JSONDecodeError) \
+                else str(e)
+            return f"{path} is not valid JSON ({where}): the file is damaged; copy it again"
+    return "the directory has " + ", ".join(
+        f"{name} {'present' if name in present else 'missing'}"
+        for name in ("tokenizer.json", "tokenizer_config.json"))
 
 
 def load_tokenizer(name: str, trust_remote_code: bool = False):
@@ -79,6 +89,8 @@ def load_tokenizer(name: str, trust_remote_code: bool = False):
     Failures say which tokenizer was asked for, as what, what was found, and what to change."""
     from transformers import AutoTokenizer
 
+    if not name.strip():
+        raise TokenizerError(f"tokenizer {name!r}: empty; {CHANGE_IT}")
     source = bundled_tokenizer_dir() if name == BUNDLED_TOKENIZER else Path(name).expanduser()
     if source.is_dir():
         kind = f"local directory {source}"
@@ -95,7 +107,7 @@ def load_tokenizer(name: str, trust_remote_code: bool = False):
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:
-        found = (f"the directory has {_directory_contents(source)}" if source.is_dir()
+        found = (_directory_contents(source) if source.is_dir()
                  else hub_status(name))
         raise TokenizerError(
             f"tokenizer {name!r} ({kind}) could not be loaded, so its chat template could not be "

@@ -29,7 +29,10 @@ class LogRouter:
     `verbose`); the stages' progress lines to the terminal; the task that is running and the last
     exception line remembered, so a failed run can end with its cause in one line."""
 
-    EXCEPTION_LINE = re.compile(r"^\s*(?:[A-Za-z_][\w.]*\.)?([A-Z]\w*(?:Error|Exception)): (.+)$")
+    EXCEPTION_LINE = re.compile(
+        r"^\s*(?:[A-Za-z_][\w.]*\.)?([A-Z]\w*(?:Error|Exception)|Exception): (.+)$")
+    DISK_FULL = re.compile(r"No space left on device|File too large|Disk quota exceeded|"
+                           r"os error (?:27|28|122)|Errno (?:27|28|122)")
     TASK_FAILED = re.compile(r"Task '([\w-]+)' finished with status FAILURE")
 
     def __init__(self, log_file, terminal, verbose: bool):
@@ -50,7 +53,11 @@ class LogRouter:
         return len(text)
 
     def _line(self, line: str) -> None:
-        self.log_file.write(line + "\n")
+        if self.log_file is not None:
+            try:
+                self.log_file.write(line + "\n")
+            except OSError:  # a full disk: the run's own error says so; keep the terminal going
+                self.log_file = None
         if self.verbose:
             self.terminal.write(line + "\n")
         elif PROGRESS_MARK in line:
@@ -62,16 +69,22 @@ class LogRouter:
             self.failed_task = self.failed_task or match.group(1)
 
     def flush(self) -> None:
-        self.log_file.flush()
+        if self.log_file is not None:
+            with contextlib.suppress(OSError):
+                self.log_file.flush()
         self.terminal.flush()
 
     def isatty(self) -> bool:
         return False
 
-    def failure(self, error: Exception) -> str:
+    def failure(self, error: Exception, output: Path) -> str:
         """One line: the cause, and the task it happened in."""
         where = f"task {self.failed_task}" if self.failed_task else "the local runner"
-        return f"{self.last_error or ANSI.sub('', str(error))} (in {where})"
+        cause = self.last_error or ANSI.sub("", str(error))
+        if self.DISK_FULL.search(cause):
+            cause += (f"; the disk of {output} (where the run keeps its work files) is full, or "
+                      "a file size limit was reached: free some space or choose another --output")
+        return f"{cause} (in {where})"
 
 
 @contextlib.contextmanager
@@ -157,7 +170,7 @@ def run_locally(sources: dict, output_dir: Path, parameters: dict, verbose: bool
                            for name, path in sources.items()},
                         **parameters).outputs
             except RuntimeError as e:
-                raise LocalRunError(router.failure(e)) from e
+                raise LocalRunError(router.failure(e, output_dir)) from e
         plan = json.loads(Path(outputs["plan"].path).read_text(encoding="utf-8"))
         for artifact, validation in zip(outputs["cuts"], outputs["validation_cuts"]):
             folder.stage(artifact.metadata["file_name"], Path(artifact.path))
