@@ -113,6 +113,18 @@ def python_paths_kept():
 
 
 @contextlib.contextmanager
+def log_file_at(path: Path):
+    """The run's log file; a full disk may refuse its last lines, which must not hide the run's
+    own error."""
+    log_file = open(path, "w", encoding="utf-8")
+    try:
+        yield log_file
+    finally:
+        with contextlib.suppress(OSError):
+            log_file.close()
+
+
+@contextlib.contextmanager
 def builtin_print_kept():
     """The local runner indents its tasks' output by replacing `print` while a task runs; two
     tasks of a ParallelFor running at once can leave the replacement in place for good. Put the
@@ -158,13 +170,16 @@ def run_locally(sources: dict, output_dir: Path, parameters: dict, verbose: bool
             print(f"  (the lock of a run that ended without releasing it was taken over: "
                   f"{folder.taken_over})")
         work = folder.work_folder()
-        with open(output_dir / LOG_NAME, "w", encoding="utf-8") as log_file, \
-                temporary_files_in(work), python_paths_kept():
+        with log_file_at(output_dir / LOG_NAME) as log_file, temporary_files_in(work), \
+                python_paths_kept():
             router = LogRouter(log_file, sys.stdout, verbose)
             local.init(runner=local.SubprocessRunner(use_venv=False),
                        pipeline_root=str(work / "pipeline"))
             try:
-                with contextlib.redirect_stdout(router), builtin_print_kept():
+                # stderr too: the runner's logging falls back to it while parallel tasks swap
+                # the root logger's handlers
+                with contextlib.redirect_stdout(router), contextlib.redirect_stderr(router), \
+                        builtin_print_kept():
                     outputs = build_pipeline(PipelineOptions(sources=tuple(sources)))(
                         **{uri_parameter(name): str(path.resolve())
                            for name, path in sources.items()},

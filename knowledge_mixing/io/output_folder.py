@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import socket
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,13 +41,27 @@ def _fsync_folder(folder: Path) -> None:
 
 def write_durably(path: Path, data: bytes) -> None:
     """`data` under `path`, complete or not at all: written to a temporary name, synced, renamed."""
-    temporary = path.with_name(f".{path.name}.partial")
-    with open(temporary, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, path)
+    temporary = partial_name(path)
+    try:
+        with open(temporary, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
     _fsync_folder(path.parent)
+
+
+def partial_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.partial")
+
+
+def _recorded_name(name) -> bool:
+    """A name this tool writes: a plain file name in the folder (a summary.json edited by hand
+    must not make a run delete files elsewhere)."""
+    return isinstance(name, str) and bool(name) and Path(name).name == name \
+        and not name.startswith(".") and name not in (".", "..")
 
 
 def _process_alive(pid: int) -> bool:
@@ -75,10 +90,13 @@ def check_output_location(output: Path, inputs: list[Path]) -> None:
         if resolved in source.parents:
             raise OutputError(f"--output {output}: holds the input {given}; choose a folder "
                               "that does not contain the inputs")
-    existing = next(p for p in (resolved, *resolved.parents) if p.exists())
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(f"--output {output}: {existing} is not writable by this user; choose "
-                          "a folder you can write")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output):
+            pass
+    except OSError as e:
+        raise OutputError(f"--output {output}: cannot be written ({e.strerror}); choose a folder "
+                          "you can write") from e
 
 
 class OutputFolder:
@@ -120,6 +138,7 @@ class OutputFolder:
         self.recover()
         shutil.rmtree(self.staging, ignore_errors=True)
         shutil.rmtree(self.work_root, ignore_errors=True)  # left by a run that was killed
+        partial_name(self.path / JOURNAL_NAME).unlink(missing_ok=True)
         return self
 
     @staticmethod
@@ -129,6 +148,8 @@ class OutputFolder:
             _process_alive(int(words[1]))
 
     def __exit__(self, *exc) -> None:
+        if (self.path / JOURNAL_NAME).exists():  # interrupted after the commit point: finish
+            self.recover()
         shutil.rmtree(self.staging, ignore_errors=True)
         shutil.rmtree(self.work_root, ignore_errors=True)
         if self._lock is not None:
@@ -153,12 +174,12 @@ class OutputFolder:
             return []
         journal = json.loads(journal_path.read_text(encoding="utf-8"))
         renamed = []
-        for name in journal["rename"]:
+        for name in filter(_recorded_name, journal["rename"]):
             staged = self.staging / name
             if staged.exists():
                 os.replace(staged, self.path / name)
                 renamed.append(name)
-        for name in journal["remove"]:
+        for name in filter(_recorded_name, journal["remove"]):
             (self.path / name).unlink(missing_ok=True)
         _fsync_folder(self.path)
         journal_path.unlink()
@@ -174,7 +195,8 @@ class OutputFolder:
         except (OSError, ValueError):
             return {}
         files = summary.get("files") if isinstance(summary, dict) else None
-        return files if isinstance(files, dict) else {}
+        return {name: record for name, record in files.items() if _recorded_name(name)} \
+            if isinstance(files, dict) else {}
 
     def stage(self, name: str, source: Path) -> dict:
         """Copy `source` into the staging folder as `name`, synced; return its record (sha256,
@@ -211,16 +233,18 @@ class OutputFolder:
         place, and remove what the previous run recorded that this one did not write. Returns
         the summary as written."""
         summary = {**summary, "files": dict(self.staged)}
+        writing = SUMMARY_NAME
         try:
             write_durably(self.staging / SUMMARY_NAME,
                           (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
             _fsync_folder(self.staging)
             stale = sorted(set(self.previous_files()) - set(self.staged))
+            writing = JOURNAL_NAME
             write_durably(self.path / JOURNAL_NAME, json.dumps(
                 {"rename": [*self.staged, SUMMARY_NAME], "remove": stale}).encode("utf-8"))
         except OSError as e:
             (self.path / JOURNAL_NAME).unlink(missing_ok=True)
-            raise self._write_error(e, SUMMARY_NAME) from e
+            raise self._write_error(e, writing) from e
         self.recover()
         self.staged = {}
         return summary
