@@ -132,7 +132,8 @@ def run_components(work: Path, step03=None, set_inputs: dict = None, cut_sizes=(
     load_knowledge.python_func(knowledge_rows=out.knowledge_rows, metrics=out.load_metrics,
                                save_gpt_oss_format=save_gpt_oss_format, **inputs)
     out.tokenizer_files = artifact(dsl.Artifact, work / "tokenizer")
-    fetch_tokenizer.python_func(tokenizer=tokenizer, tokenizer_files=out.tokenizer_files)
+    fetch_tokenizer.python_func(tokenizer=tokenizer, tokenizer_files=out.tokenizer_files,
+                                trust_remote_code=False)
     out.plan = artifact(dsl.Artifact, work / "plan")
     out.feasible = plan_cuts.python_func(knowledge_rows=out.knowledge_rows, plan=out.plan,
                                          cut_sizes=list(cut_sizes), qa_per_doc=qa_per_doc,
@@ -144,14 +145,15 @@ def run_components(work: Path, step03=None, set_inputs: dict = None, cut_sizes=(
         count_tokens.python_func(
             knowledge_rows=out.knowledge_rows, tokenizer_files=out.tokenizer_files, plan=out.plan,
             samples=out.shards[-1], metrics=out.count_metrics[-1],
-            save_gpt_oss_format=save_gpt_oss_format, shard=shard, shards=shards)
+            save_gpt_oss_format=save_gpt_oss_format, trust_remote_code=False, shard=shard,
+            shards=shards)
     for shard in out.shards:  # as KFP hands metadata to the next task
         shard.metadata.update(as_kfp_returns(shard.metadata))
     out.samples = artifact(dsl.Dataset, work / "samples")
     gather_samples.python_func(shards=out.shards[::-1], samples=out.samples)
     out.replay = artifact(dsl.Dataset, work / "replay")
     count_replay.python_func(tokenizer_files=out.tokenizer_files, plan=out.plan,
-                             replay=out.replay)
+                             replay=out.replay, trust_remote_code=False)
     out.cuts = {}
     for cut in out.feasible:
         mixed = SimpleNamespace(

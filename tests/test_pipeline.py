@@ -186,7 +186,7 @@ def test_the_stage_fits_in_a_pipeline_of_your_own(tmp_path):
 
     @dsl.pipeline(name="own")
     def own(step03_uri: str, extractive_uri: str):
-        tokenizer = fetch_tokenizer(tokenizer="bundled-qwen")
+        tokenizer = fetch_tokenizer(tokenizer="bundled-qwen", trust_remote_code=False)
         folder = dsl.importer(artifact_uri=step03_uri, artifact_class=dsl.Artifact).output
         pipeline.knowledge_mixing_stage(step03=folder, cut_sizes=[1, 5, 10],
                                         tokenizer_files=tokenizer.outputs["tokenizer_files"])

@@ -26,9 +26,10 @@ def test_without_replay_sources_the_dataset_is_empty(chain):
 def test_each_source_is_read_fingerprinted_and_counted(chain, tmp_path):
     plan = artifact(dsl.Artifact, tmp_path / "plan")
     plan_cuts.python_func(knowledge_rows=chain.knowledge_rows, plan=plan, cut_sizes=[1],
-                          qa_per_doc=3, seed=42, recipe=example_recipe())
+                          qa_per_doc=3, seed=42, recipe=example_recipe(), shards=1)
     replay = artifact(dsl.Dataset, tmp_path / "replay")
-    count_replay.python_func(tokenizer_files=chain.tokenizer_files, plan=plan, replay=replay)
+    count_replay.python_func(tokenizer_files=chain.tokenizer_files, plan=plan, replay=replay,
+                             trust_remote_code=False)
     [source] = replay.metadata["sources"]
     table = pq.read_table(replay.path)
     assert source["path"] == str(CHAT)

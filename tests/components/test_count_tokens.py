@@ -37,7 +37,7 @@ def test_tokenizer_files_imported_by_uri_are_named_by_their_uri(chain, tmp_path)
     count_tokens.python_func(knowledge_rows=chain.knowledge_rows,
                              tokenizer_files=artifact(dsl.Artifact, files), plan=chain.plan,
                              samples=samples, metrics=artifact(dsl.Metrics, tmp_path / "metrics"),
-                             shard=1, shards=3)
+                             save_gpt_oss_format=False, trust_remote_code=False, shard=1, shards=3)
     assert samples.metadata["tokenizer"] == str(files)
     assert open(samples.path, "rb").read() == open(chain.shards[1].path, "rb").read()
 
@@ -48,4 +48,5 @@ def test_a_shard_out_of_range_fails(chain, tmp_path):
                                  tokenizer_files=chain.tokenizer_files, plan=chain.plan,
                                  samples=artifact(dsl.Dataset, tmp_path / "samples"),
                                  metrics=artifact(dsl.Metrics, tmp_path / "metrics"),
+                                 save_gpt_oss_format=False, trust_remote_code=False,
                                  shard=3, shards=3)

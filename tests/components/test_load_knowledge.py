@@ -21,7 +21,8 @@ def chain(tmp_path_factory):
 def load(tmp_path, **inputs):
     rows = artifact(dsl.Dataset, tmp_path / "knowledge_rows")
     metrics = artifact(dsl.Metrics, tmp_path / "metrics")
-    load_knowledge.python_func(knowledge_rows=rows, metrics=metrics, **inputs)
+    load_knowledge.python_func(knowledge_rows=rows, metrics=metrics, save_gpt_oss_format=False,
+                               **inputs)
     return rows, metrics
 
 

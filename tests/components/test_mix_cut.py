@@ -39,9 +39,10 @@ def under_the_example_recipe(chain, tmp_path_factory):
     work = tmp_path_factory.mktemp("recipe")
     plan = artifact(dsl.Artifact, work / "plan")
     plan_cuts.python_func(knowledge_rows=chain.knowledge_rows, plan=plan, cut_sizes=[1],
-                          qa_per_doc=3, seed=42, recipe=example_recipe())
+                          qa_per_doc=3, seed=42, recipe=example_recipe(), shards=1)
     replay = artifact(dsl.Dataset, work / "replay")
-    count_replay.python_func(tokenizer_files=chain.tokenizer_files, plan=plan, replay=replay)
+    count_replay.python_func(tokenizer_files=chain.tokenizer_files, plan=plan, replay=replay,
+                             trust_remote_code=False)
     replay.metadata.update(json.loads(json.dumps(replay.metadata), parse_int=float))
     out = {name: artifact(cls, work / name) for name, cls in (
         ("mixed", dsl.Dataset), ("validation", dsl.Dataset), ("metrics", dsl.Metrics),

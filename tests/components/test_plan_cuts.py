@@ -16,7 +16,8 @@ def chain(tmp_path_factory):
 
 def plan(chain, tmp_path, **parameters):
     planned = artifact(dsl.Artifact, tmp_path / "plan")
-    parameters = {"cut_sizes": [1, 5, 10], "qa_per_doc": 3, "seed": 42, **parameters}
+    parameters = {"cut_sizes": [1, 5, 10], "qa_per_doc": 3, "seed": 42, "recipe": "", "shards": 1,
+                  **parameters}
     feasible = plan_cuts.python_func(knowledge_rows=chain.knowledge_rows, plan=planned,
                                      **parameters)
     return feasible, planned
