@@ -10,7 +10,7 @@ def count_replay(
     tokenizer_files: Input[Artifact],
     plan: Input[Artifact],
     replay: Output[Dataset],
-    trust_remote_code: bool = False,
+    trust_remote_code: bool,
 ):
     """Read every replay source of the plan's recipe (chat JSONL rows with `messages`), check
     each row as the trainer needs it, and count its tokens as the trainer will (`unmask` false

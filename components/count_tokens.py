@@ -12,10 +12,10 @@ def count_tokens(
     plan: Input[Artifact],
     samples: Output[Dataset],
     metrics: Output[Metrics],
-    save_gpt_oss_format: bool = False,
-    trust_remote_code: bool = False,
+    save_gpt_oss_format: bool,
+    trust_remote_code: bool,
+    shards: int,
     shard: int = 0,
-    shards: int = 1,
 ):
     """Build the chat sample of every Q&A pair of this shard (rows partitioned by raw document)
     that the largest feasible cut of `plan` takes (with the plan's qa_per_doc and seed), and count

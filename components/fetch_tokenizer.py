@@ -9,7 +9,7 @@ from .image import COMPONENT_SETTINGS
 def fetch_tokenizer(
     tokenizer: str,
     tokenizer_files: Output[Artifact],
-    trust_remote_code: bool = False,
+    trust_remote_code: bool,
 ):
     """Load the tokenizer named by `tokenizer` (hub model id, directory in the image or on a
     mounted volume, or `bundled-qwen`), check it has a chat template, and save its files. Hub

@@ -9,13 +9,13 @@ from .image import COMPONENT_SETTINGS
 def load_knowledge(
     knowledge_rows: Output[Dataset],
     metrics: Output[Metrics],
+    save_gpt_oss_format: bool,
+    max_sample_chars: int,
     step03: Input[Artifact] = None,
     extractive_summary: Input[Dataset] = None,
     detailed_summary: Input[Dataset] = None,
     key_facts_to_qa: Input[Dataset] = None,
     document_based_qa: Input[Dataset] = None,
-    save_gpt_oss_format: bool = False,
-    max_sample_chars: int = 2_000_000,
 ):
     """Read the knowledge sets — the generation step's folder (`step03`, one sub-folder per set),
     and/or one Dataset per set (a JSONL file or a folder of them, as the per-flow `sdg` component

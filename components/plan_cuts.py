@@ -15,8 +15,8 @@ def plan_cuts(
     cut_sizes: List[int],
     qa_per_doc: int,
     seed: int,
-    recipe: str = "",
-    shards: int = 1,
+    recipe: str,
+    shards: int,
 ) -> List[int]:
     """Lay the `recipe` (YAML or JSON; its keys win over cut_sizes, qa_per_doc and seed) over
     the parameters, and keep the cut sizes every sampled set can fill on average (fails, naming

@@ -12,7 +12,7 @@ def select_cut(
     cuts: Input[List[Dataset]],
     training_dataset: Output[Dataset],
     comparison: Output[Markdown],
-    train_cut: int = 0,
+    train_cut: int,
 ):
     """Copy the largest produced cut, or the one named by `train_cut`, to the training dataset;
     the Markdown comparison puts every produced cut side by side in the KFP UI."""

@@ -22,7 +22,7 @@ def number(value, name: str, *, integer: bool = False, low=None, high=None,
         text = value.strip()
         if integer and _INTEGER_TEXT.fullmatch(text):
             parsed = int(text)
-        elif not integer and _NUMBER_TEXT.fullmatch(text):
+        elif not integer and _NUMBER_TEXT.fullmatch(text) and math.isfinite(float(text)):
             parsed = float(text)
     elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         if not integer or value == int(value):

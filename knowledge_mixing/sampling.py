@@ -11,7 +11,6 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
-import pyarrow.compute as pc
 
 from .errors import ParameterError
 from .numbers import number
@@ -122,4 +121,6 @@ def cut_mask(summary_rank, qa_index, cut: int, qa_per_doc: int):
     """Which rows cut N takes (Arrow arrays in, a boolean array out): summaries ranked below N,
     their first qa_per_doc Q&A pairs; rows of unsampled sets have rank 0 and Q&A index 0, so
     every cut takes them."""
+    import pyarrow.compute as pc  # here, not at the top: compiling the pipeline needs only kfp
+
     return pc.and_(pc.less(summary_rank, cut), pc.less(qa_index, qa_per_doc))

@@ -1,5 +1,5 @@
 """The student tokenizer: where it comes from (hub id, local directory, the bundled one), and the
-files a run keeps of it. Counting lives in counting.py."""
+files a run keeps of it. Counting lives in token_counter.py."""
 from __future__ import annotations
 
 import hashlib

@@ -1,6 +1,21 @@
-"""Stand-ins for the generation and training steps we wire but do not own, compiled to
-component YAML the way users plug theirs in (--generation-component / --training-component)."""
+"""KFP-side helpers shared by the tests (test files never import each other):
+
+- stand-ins for the generation and training steps we wire but do not own, compiled to component
+  YAML the way users plug theirs in (--generation-component / --training-component);
+- `artifact` and `run_components`: the components' own functions (`python_func`) chained on real
+  files, as KFP would call them, without the local runner;
+- `example_chain`: one such chain on the example data, made once per test session and shared by
+  the files of tests/components/;
+- `compile_spec`: a pipeline compiled in this process, read back as YAML.
+"""
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import yaml
 from kfp import compiler, dsl
+
+# ------------------------------------------------------------------ stand-in plug-in components
 
 
 @dsl.component(base_image="python:3.12", install_kfp_package=False)
@@ -49,3 +64,139 @@ def train_on_workspace(pvc_path: str, dataset: dsl.Input[dsl.Dataset],
 def compile_to(component, path):
     compiler.Compiler().compile(component, str(path))
     return path
+
+
+# ------------------------------------------------------------------ compiled specs
+
+
+def compile_spec(pipeline, path) -> tuple[dict, dict]:
+    """Compile `pipeline` to `path` in this process; return the pipeline spec and the Kubernetes
+    platform spec of its executors ({} without one)."""
+    from launch.compile import compile_pipeline
+
+    compile_pipeline(pipeline, str(path))
+    return read_spec(path)
+
+
+def read_spec(path) -> tuple[dict, dict]:
+    docs = list(yaml.safe_load_all(Path(path).read_text()))
+    platform = docs[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"] \
+        if len(docs) > 1 else {}
+    return docs[0], platform
+
+
+def containers(spec: dict) -> dict:
+    """executor name → its container, for every executor that is not an importer."""
+    return {name: e["container"] for name, e in spec["deploymentSpec"]["executors"].items()
+            if "container" in e}
+
+
+# ------------------------------------------------------------------ components' python_func
+
+
+def artifact(cls, path, **metadata):
+    """A KFP artifact on a local path, as the local runner hands one to a component."""
+    return cls(name=Path(path).name, uri=str(path), metadata=dict(metadata))
+
+
+def as_kfp_returns(metadata: dict) -> dict:
+    """Metadata as KFP hands it to the next task: every number a float."""
+    return json.loads(json.dumps(metadata), parse_int=float)
+
+
+def run_components(work: Path, step03=None, set_inputs: dict = None, cut_sizes=(1, 5, 10),
+                   qa_per_doc: int = 3, seed: int = 42, recipe: str = "", shards: int = 1,
+                   save_gpt_oss_format: bool = False, tokenizer: str = "bundled-qwen"):
+    """load_knowledge → fetch_tokenizer → plan_cuts → shard_indices → count_tokens per shard →
+    gather_samples (shards handed over in reverse) → count_replay → mix_cut per feasible cut,
+    each component's `python_func` called as the pipeline wires it. Returns every artifact."""
+    from components import (
+        count_replay,
+        count_tokens,
+        fetch_tokenizer,
+        gather_samples,
+        load_knowledge,
+        mix_cut,
+        plan_cuts,
+        shard_indices,
+    )
+
+    work = Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    out = SimpleNamespace(work=work)
+    inputs = {name: artifact(dsl.Dataset, path) for name, path in (set_inputs or {}).items()}
+    if step03 is not None:
+        inputs["step03"] = artifact(dsl.Artifact, step03)
+    out.knowledge_rows = artifact(dsl.Dataset, work / "knowledge_rows")
+    out.load_metrics = artifact(dsl.Metrics, work / "load_metrics")
+    load_knowledge.python_func(knowledge_rows=out.knowledge_rows, metrics=out.load_metrics,
+                               save_gpt_oss_format=save_gpt_oss_format, **inputs)
+    out.tokenizer_files = artifact(dsl.Artifact, work / "tokenizer")
+    fetch_tokenizer.python_func(tokenizer=tokenizer, tokenizer_files=out.tokenizer_files,
+                                trust_remote_code=False)
+    out.plan = artifact(dsl.Artifact, work / "plan")
+    out.feasible = plan_cuts.python_func(knowledge_rows=out.knowledge_rows, plan=out.plan,
+                                         cut_sizes=list(cut_sizes), qa_per_doc=qa_per_doc,
+                                         seed=seed, recipe=recipe, shards=shards)
+    out.shards, out.count_metrics = [], []
+    for shard in shard_indices.python_func(shards=shards):
+        out.shards.append(artifact(dsl.Dataset, work / f"shard{shard}"))
+        out.count_metrics.append(artifact(dsl.Metrics, work / f"count_metrics{shard}"))
+        count_tokens.python_func(
+            knowledge_rows=out.knowledge_rows, tokenizer_files=out.tokenizer_files, plan=out.plan,
+            samples=out.shards[-1], metrics=out.count_metrics[-1],
+            save_gpt_oss_format=save_gpt_oss_format, trust_remote_code=False, shard=shard,
+            shards=shards)
+    for shard in out.shards:  # as KFP hands metadata to the next task
+        shard.metadata.update(as_kfp_returns(shard.metadata))
+    out.samples = artifact(dsl.Dataset, work / "samples")
+    gather_samples.python_func(shards=out.shards[::-1], samples=out.samples)
+    out.replay = artifact(dsl.Dataset, work / "replay")
+    count_replay.python_func(tokenizer_files=out.tokenizer_files, plan=out.plan,
+                             replay=out.replay, trust_remote_code=False)
+    out.cuts = {}
+    for cut in out.feasible:
+        mixed = SimpleNamespace(
+            mixed=artifact(dsl.Dataset, work / f"mixed_{cut}"),
+            validation=artifact(dsl.Dataset, work / f"validation_{cut}"),
+            metrics=artifact(dsl.Metrics, work / f"mix_metrics_{cut}"),
+            report=artifact(dsl.Markdown, work / f"report_{cut}.md"))
+        mix_cut.python_func(samples=out.samples, replay=out.replay, plan=out.plan, cut=cut,
+                            mixed=mixed.mixed, validation=mixed.validation,
+                            metrics=mixed.metrics, report=mixed.report)
+        out.cuts[cut] = mixed
+    return out
+
+
+_EXAMPLE_CHAIN = {}
+
+
+def example_chain(tmp_path_factory):
+    """`run_components` on examples/step_03 with cut sizes 10, 1, 5 and three shards (of the
+    example's three raw documents, shard 0 gets none, shard 1 one and shard 2 two), made once per
+    session: tests/components/* share it and must not change its files or metadata."""
+    if "chain" not in _EXAMPLE_CHAIN:
+        from helpers import EXAMPLE_STEP_03
+
+        _EXAMPLE_CHAIN["chain"] = run_components(tmp_path_factory.mktemp("example_chain"),
+                                                 step03=EXAMPLE_STEP_03, cut_sizes=(10, 1, 5),
+                                                 shards=3)
+    return _EXAMPLE_CHAIN["chain"]
+
+
+def example_recipe() -> str:
+    """examples/recipe.yaml as the `recipe` parameter of a run (JSON; replay paths made absolute,
+    as `run` resolves them against the recipe's folder)."""
+    from helpers import REPO
+
+    recipe = yaml.safe_load((REPO / "examples" / "recipe.yaml").read_text())
+    for source in recipe["replay"]:
+        source["path"] = str(REPO / "examples" / source["path"])
+    return json.dumps(recipe)
+
+
+def setting_variables() -> list[str]:
+    """Every environment variable a `run` or `submit` reads its settings from."""
+    from knowledge_mixing.parameters import SETTINGS
+
+    return [v for s in SETTINGS if s.variable for v in (s.variable, *s.aliases)]

@@ -1,18 +1,20 @@
 """The real training stack's data code (../shared/tools/check_consumer.py) on our output.
 
 Runs where the consumer venv of check_consumer.md exists (it needs torch and
-instructlab-training, ~2 GB, so it is not a project dependency); skipped elsewhere.
+instructlab-training, ~2 GB, so it is not a project dependency); skipped elsewhere. The mixed
+files come from the components' own functions, chained as the pipeline chains them.
 """
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO
-from test_stages import mix
+from helpers import REPO
+from standins import run_components
 
-from knowledge_mixing.tokens import bundled_tokenizer_dir
+from knowledge_mixing.tokenizer import bundled_tokenizer_dir
 
 CHECKER = REPO.parent / "shared" / "tools" / "check_consumer.py"
 CONSUMER_PYTHON = Path(os.environ.get(
@@ -25,8 +27,11 @@ pytestmark = pytest.mark.skipif(
     reason="check_consumer.py or its consumer venv (see shared/tools/check_consumer.md) is absent")
 
 
-def consumer_report(path, out) -> dict:
-    """check_consumer.py's report on one mixed JSONL, after it accepted the file."""
+def consumer_report(mixed, out) -> dict:
+    """check_consumer.py's report on one mixed cut (copied to the name `run` gives it: Training
+    Hub reads a file by its .jsonl extension), after it accepted the file."""
+    path = out.parent / mixed.metadata["file_name"]
+    shutil.copyfile(mixed.path, path)
     result = subprocess.run(
         [str(CONSUMER_PYTHON), str(CHECKER), str(path), "--tokenizer", str(bundled_tokenizer_dir()),
          "--out", str(out), "--no-ablation"], capture_output=True, text=True, timeout=600)
@@ -37,25 +42,21 @@ def consumer_report(path, out) -> dict:
 @pytest.mark.parametrize("gpt_oss", [False, True])
 def test_trainer_accepts_every_row_counts_token_length_and_trains_end_of_turn(
         step03_layouts, tmp_path, gpt_oss):
-    outputs, _, _ = mix(step03_layouts["old"], tmp_path / "mix", cut_sizes=[5], gpt_oss=gpt_oss)
-    report = consumer_report(outputs[5], tmp_path / "check")
+    """The sdg_hub 0.4 – 0.9.0 layout (rows with and without reasoning), cut 5. Without the
+    GPT-OSS format, replay rows (system turns, `unmask` false: only assistant turns trained) are
+    shuffled in as well (one consumer run per format: it takes ~15 s)."""
+    recipe = {} if gpt_oss else {"shuffle": True, "replay": [
+        {"path": str(REPO / "examples" / "replay" / "general_chat.jsonl"), "token_ratio": 0.5}]}
+    mixed = run_components(tmp_path / "mix", step03=step03_layouts["old"], cut_sizes=[5],
+                           save_gpt_oss_format=gpt_oss, recipe=json.dumps(recipe)).cuts[5].mixed
+    report = consumer_report(mixed, tmp_path / "check")
+    lines = Path(mixed.path).read_text().splitlines()
+    replay = sum(json.loads(json.loads(line)["metadata"])["dataset"] == "replay" for line in lines)
+    assert replay == (0 if gpt_oss else mixed.metadata["replay"][0]["mixed"]["samples"])
+    assert len(lines) - replay == 134 and (gpt_oss or replay > 10)
     rows = report["token_length_comparison"]["rows_compared"]
-    assert rows == 134
+    assert rows == len(lines)
     assert report["token_length_comparison"]["equal"] == rows
     eos = report["stage3_per_row"]["eos_supervision_kept"]
     assert eos["rows_where_no_assistant_eos_is_trained"] == 0
-    assert eos["eos_tokens_trained"] == eos["assistant_turns"] == rows
-
-
-def test_trainer_counts_replay_rows_as_we_do(step03_layouts, tmp_path):
-    """Replay rows (system turns, `unmask` false: only assistant turns trained) mixed in."""
-    outputs, _, _ = mix(step03_layouts["new"], tmp_path / "mix", cut_sizes=[1], shuffle=True,
-                        replay=[{"path": str(REPO / "examples" / "replay" / "general_chat.jsonl"),
-                                 "token_ratio": 0.5}])
-    report = consumer_report(outputs[1], tmp_path / "check")
-    rows = report["token_length_comparison"]["rows_compared"]
-    replay = sum(json.loads(json.loads(line)["metadata"])["dataset"] == "replay"
-                 for line in outputs[1].read_text().splitlines())
-    assert rows == len(outputs[1].read_text().splitlines()) and replay > 10
-    assert report["token_length_comparison"]["equal"] == rows
-    assert report["stage3_per_row"]["eos_supervision_kept"]["rows_where_no_assistant_eos_is_trained"] == 0
+    assert eos["eos_tokens_trained"] == eos["assistant_turns"] >= rows

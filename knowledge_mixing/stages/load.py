@@ -8,6 +8,7 @@ the line and the column, and nothing is dropped without being counted.
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass

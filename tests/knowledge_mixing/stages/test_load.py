@@ -1,17 +1,22 @@
-"""Loading the step-03 artifact: both sdg_hub layouts, normalisation, cleaning, bad input."""
+"""The load stage: both sdg_hub layouts and per-set inputs → the knowledge rows Parquet, with
+normalisation, cleaning and bad input named (docs/behaviour.md#input-the-generation-steps-output,
+#sdg_hub-layouts, #normalisation)."""
+import hashlib
 import logging
 
+import pyarrow.parquet as pq
 import pytest
-from conftest import write_jsonl
+from helpers import knowledge_rows, write_jsonl
 
-from knowledge_mixing.load import (
-    InputError,
+from knowledge_mixing.errors import InputError
+from knowledge_mixing.knowledge_rows import KNOWLEDGE_ROWS_SCHEMA
+from knowledge_mixing.sets import SET_NAMES
+from knowledge_mixing.stages.load import (
     Step03Reader,
     clean_response,
     is_gpt_oss_bad_question,
-    load_step03,
+    load_stage,
 )
-from knowledge_mixing.sets import SET_NAMES
 
 
 def good_row(**overrides):
@@ -21,14 +26,49 @@ def good_row(**overrides):
     return row
 
 
-def by_set(table):
-    rows = table.to_pylist()
+def load(step03_dir, tmp_path, save_gpt_oss_format=False, set_inputs=None):
+    """The knowledge rows as a list of dicts, and the stage's metadata."""
+    table, metadata = knowledge_rows(step03_dir, tmp_path / "out", save_gpt_oss_format, set_inputs)
+    return table.to_pylist(), metadata
+
+
+def by_set(rows):
     return {name: [r for r in rows if r["set"] == name] for name in SET_NAMES}
 
 
-def test_both_layouts_normalise_to_the_same_rows(step03_layouts):
-    old = by_set(load_step03(step03_layouts["old"]).table)
-    new = by_set(load_step03(step03_layouts["new"]).table)
+@pytest.fixture(scope="module")
+def layouts(step03_layouts, tmp_path_factory):
+    """Each layout's knowledge rows by set, and the load metadata."""
+    loaded = {}
+    for layout, folder in step03_layouts.items():
+        rows, metadata = load(folder, tmp_path_factory.mktemp(layout))
+        loaded[layout] = by_set(rows), metadata
+    return loaded
+
+
+def test_rows_are_written_in_the_knowledge_rows_schema(step03_layouts, tmp_path):
+    path = tmp_path / "rows.parquet"
+    measured = load_stage(str(step03_layouts["mixed"]), str(path), False)
+    assert pq.read_schema(path).equals(KNOWLEDGE_ROWS_SCHEMA)
+    assert pq.read_metadata(path).num_rows == 170
+    assert list(measured.metadata) == ["knowledge_rows"]
+    assert measured.metrics["key_facts_to_qa.rows_kept"] == 32
+    assert measured.metrics["absent_sets"] == 0
+
+
+def test_each_input_file_is_fingerprinted_under_set_and_name(step03_layouts, layouts):
+    _, metadata = layouts["new"]
+    assert metadata["input_sha256"] == {
+        f"{name}/gen.jsonl": hashlib.sha256(
+            (step03_layouts["new"] / name / "gen.jsonl").read_bytes()).hexdigest()
+        for name in SET_NAMES}
+    assert metadata["sets"]["extractive_summary"] == {
+        "files": 1, "rows_read": 60, "dropped_gpt_oss_filter": 0, "dropped_empty_response": 0,
+        "rows_kept": 60}
+
+
+def test_both_layouts_normalise_to_the_same_rows(layouts):
+    old, new = layouts["old"][0], layouts["new"][0]
     same = ("document", "document_outline", "question", "response")
     for name in SET_NAMES:
         assert len(old[name]) == len(new[name]) > 0
@@ -46,20 +86,21 @@ def test_both_layouts_normalise_to_the_same_rows(step03_layouts):
     assert all(r["raw_document"] is None for r in new["key_facts_to_qa"])
 
 
-def test_reasoning_is_read_from_the_nested_reply_and_the_flat_column(step03_layouts, tmp_path):
-    old = by_set(load_step03(step03_layouts["old"]).table)
+def test_reasoning_is_read_from_the_nested_reply_and_the_flat_column(layouts, tmp_path):
+    old, new = layouts["old"][0], layouts["new"][0]
     with_reasoning = [r for r in old["extractive_summary"] if r["reasoning"]]
     assert 0 < len(with_reasoning) < len(old["extractive_summary"])
     assert with_reasoning[0]["reasoning"].startswith("The question asks:")
-    new = by_set(load_step03(step03_layouts["new"]).table)
     assert all(r["reasoning"] is None for r in new["extractive_summary"])
 
-    write_jsonl(tmp_path / "extractive_summary" / "gen.jsonl", [
+    write_jsonl(tmp_path / "in" / "extractive_summary" / "gen.jsonl", [
         good_row(parse_response_dict_reasoning_content="  flat reasoning \n"),
         good_row(response_dict=[{"role": "assistant", "content": "x", "reasoning_content": ""}]),
+        good_row(response_dict=[{"role": "assistant", "content": "x", "reasoning_content": " n "}]),
+        good_row(parse_response_dict_reasoning_content="   "),
     ])
-    rows = load_step03(tmp_path).table.to_pylist()
-    assert [r["reasoning"] for r in rows] == ["flat reasoning", None]
+    rows, _ = load(tmp_path / "in", tmp_path)
+    assert [r["reasoning"] for r in rows] == ["flat reasoning", None, "n", None]
 
 
 def test_responses_are_cleaned_of_markers_and_whitespace():
@@ -67,8 +108,8 @@ def test_responses_are_cleaned_of_markers_and_whitespace():
     assert clean_response("Kept [END] inside") == "Kept  inside"
 
 
-def test_example_answers_are_cleaned(step03_layouts):
-    rows = load_step03(step03_layouts["mixed"]).table.to_pylist()
+def test_example_answers_are_cleaned(layouts):
+    rows = [r for rows in layouts["mixed"][0].values() for r in rows]
     assert not any("[END]" in r["response"] or "[ANSWER]" in r["response"] for r in rows)
     assert all(r["response"] == r["response"].strip() for r in rows)
 
@@ -82,61 +123,69 @@ def test_gpt_oss_question_filter(question, bad):
 
 
 def test_gpt_oss_filter_and_empty_responses_are_counted_not_silent(tmp_path):
-    write_jsonl(tmp_path / "detailed_summary" / "gen.jsonl", [
+    write_jsonl(tmp_path / "in" / "detailed_summary" / "gen.jsonl", [
         good_row(), good_row(question="<Insert question here>"), good_row(question="Why..."),
         good_row(response=" [END] "),
     ])
-    plain = load_step03(tmp_path)
-    assert plain.table.num_rows == 3
-    assert plain.counts["detailed_summary"].dropped_empty_response == 1
-    filtered = load_step03(tmp_path, save_gpt_oss_format=True)
-    counts = filtered.counts["detailed_summary"]
-    assert (counts.rows_read, counts.dropped_gpt_oss_filter, counts.dropped_empty_response,
-            counts.rows_kept) == (4, 2, 1, 1)
+    rows, plain = load(tmp_path / "in", tmp_path / "plain")
+    assert len(rows) == 3
+    assert plain["sets"]["detailed_summary"]["dropped_empty_response"] == 1
+    assert [r["question"] for r in rows] == ["What?", "<Insert question here>", "Why..."]
+    rows, filtered = load(tmp_path / "in", tmp_path / "filtered", save_gpt_oss_format=True)
+    assert filtered["sets"]["detailed_summary"] == {
+        "files": 1, "rows_read": 4, "dropped_gpt_oss_filter": 2, "dropped_empty_response": 1,
+        "rows_kept": 1}
+    assert [r["question"] for r in rows] == ["What?"]
 
 
 def test_unknown_columns_and_non_string_seed_columns_are_ignored(tmp_path):
-    write_jsonl(tmp_path / "key_facts_to_qa" / "gen.jsonl", [
+    write_jsonl(tmp_path / "in" / "key_facts_to_qa" / "gen.jsonl", [
         good_row(icl_document=["a", "list"], brand_new_column={"x": 1}, domain=7)])
-    assert load_step03(tmp_path).table.num_rows == 1
+    rows, _ = load(tmp_path / "in", tmp_path)
+    assert rows == [{"set": "key_facts_to_qa", "raw_document": "Raw text.", "document": "A summary.",
+                     "document_outline": "Outline", "question": "What?", "response": "This.",
+                     "reasoning": None}]
 
 
 def test_absent_folder_warns_and_is_reported(tmp_path, caplog):
-    write_jsonl(tmp_path / "extractive_summary" / "gen.jsonl", [good_row()])
+    write_jsonl(tmp_path / "in" / "extractive_summary" / "gen.jsonl", [good_row()])
     with caplog.at_level(logging.WARNING):
-        result = load_step03(tmp_path)
-    assert result.absent_sets == ["detailed_summary", "key_facts_to_qa", "document_based_qa"]
-    assert "detailed_summary" in caplog.text and "absent" in caplog.text
+        _, metadata = load(tmp_path / "in", tmp_path)
+    assert metadata["absent_sets"] == ["detailed_summary", "key_facts_to_qa", "document_based_qa"]
+    assert "set detailed_summary: absent from the input" in caplog.text
 
 
 def test_files_are_read_in_name_order(tmp_path):
-    write_jsonl(tmp_path / "key_facts_to_qa" / "b.jsonl", [good_row(question="second?")])
-    write_jsonl(tmp_path / "key_facts_to_qa" / "a.jsonl", [good_row(question="first?")])
-    assert load_step03(tmp_path).table["question"].to_pylist() == ["first?", "second?"]
+    write_jsonl(tmp_path / "in" / "key_facts_to_qa" / "b.jsonl", [good_row(question="second?")])
+    write_jsonl(tmp_path / "in" / "key_facts_to_qa" / "a.jsonl", [good_row(question="first?")])
+    rows, metadata = load(tmp_path / "in", tmp_path)
+    assert [r["question"] for r in rows] == ["first?", "second?"]
+    assert metadata["sets"]["key_facts_to_qa"]["files"] == 2
+    assert list(metadata["input_sha256"]) == ["key_facts_to_qa/a.jsonl", "key_facts_to_qa/b.jsonl"]
 
 
 def error_of(tmp_path, set_name, lines):
-    path = write_jsonl(tmp_path / set_name / "gen.jsonl", lines)
+    path = write_jsonl(tmp_path / "in" / set_name / "gen.jsonl", lines)
     with pytest.raises(InputError) as raised:
-        load_step03(tmp_path)
+        load(tmp_path / "in", tmp_path)
     return path, str(raised.value)
 
 
 def test_no_set_folder_at_all_fails(tmp_path):
-    (tmp_path / "unrelated").mkdir()
+    (tmp_path / "in" / "unrelated").mkdir(parents=True)
     with pytest.raises(InputError, match="none of the set folders.*found: unrelated"):
-        load_step03(tmp_path)
+        load(tmp_path / "in", tmp_path)
 
 
 def test_input_that_is_not_a_directory_fails(tmp_path):
     with pytest.raises(InputError, match="is not a directory"):
-        load_step03(tmp_path / "missing")
+        load(tmp_path / "missing", tmp_path)
 
 
 def test_set_folder_without_jsonl_fails(tmp_path):
-    (tmp_path / "detailed_summary").mkdir()
+    (tmp_path / "in" / "detailed_summary").mkdir(parents=True)
     with pytest.raises(InputError, match="detailed_summary: the folder exists but holds no .jsonl"):
-        load_step03(tmp_path)
+        load(tmp_path / "in", tmp_path)
 
 
 def test_empty_file_fails_naming_it(tmp_path):
@@ -162,6 +211,12 @@ def test_row_without_a_required_column_fails(tmp_path, column):
     assert f"{path}, line 2: column {column!r} is missing or null" in message
 
 
+def test_malformed_row_fails_even_if_a_filter_would_drop_it(tmp_path):
+    path, message = error_of(tmp_path, "detailed_summary",
+                             [good_row(response=" [END] ", question=42)])
+    assert f"{path}, line 1: column 'question' must be a string" in message
+
+
 def test_non_string_where_a_string_must_be_fails(tmp_path):
     path, message = error_of(tmp_path, "key_facts_to_qa", [good_row(question=42)])
     assert f"{path}, line 1: column 'question' must be a string, got int 42" in message
@@ -180,24 +235,26 @@ def test_malformed_reply_column_fails(tmp_path):
 
 
 def test_a_line_longer_than_a_parse_block_is_read(tmp_path, monkeypatch):
-    from knowledge_mixing import load
+    from knowledge_mixing.stages import load as load_module
 
-    monkeypatch.setattr(load, "READ_BLOCK", 1 << 10)
+    monkeypatch.setattr(load_module, "READ_BLOCK", 1 << 10)
     rows = [good_row(question=f"q{i}?") for i in range(40)]
     rows[25] = good_row(question="long " * 2000 + "?")
-    write_jsonl(tmp_path / "key_facts_to_qa" / "gen.jsonl", rows)
-    result = load_step03(tmp_path)
-    assert result.table["question"].to_pylist() == [r["question"] for r in rows]
-    assert result.counts["key_facts_to_qa"].rows_read == 40
+    path = write_jsonl(tmp_path / "in" / "key_facts_to_qa" / "gen.jsonl", rows)
+    loaded, metadata = load(tmp_path / "in", tmp_path)
+    assert [r["question"] for r in loaded] == [r["question"] for r in rows]
+    assert metadata["sets"]["key_facts_to_qa"]["rows_read"] == 40
+    assert metadata["input_sha256"]["key_facts_to_qa/gen.jsonl"] == \
+        hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_bytes_that_are_not_utf8_name_line_and_column(tmp_path):
-    path = tmp_path / "extractive_summary" / "gen.jsonl"
+    path = tmp_path / "in" / "extractive_summary" / "gen.jsonl"
     write_jsonl(path, [good_row()])
     with open(path, "ab") as f:
         f.write(b'{"question": "\xff"}\n')
     with pytest.raises(InputError, match=r"gen.jsonl, line 2, column 15: not UTF-8 text"):
-        load_step03(tmp_path)
+        load(tmp_path / "in", tmp_path)
 
 
 def per_set_files(folder, tmp_path):
@@ -211,7 +268,11 @@ def per_set_files(folder, tmp_path):
 def test_per_set_inputs_load_as_the_folder_does(step03_layouts, tmp_path):
     folder = step03_layouts["mixed"]
     files = per_set_files(folder, tmp_path)
-    assert load_step03(folder).table.equals(load_step03(None, set_inputs=files).table)
+    whole, whole_metadata = knowledge_rows(folder, tmp_path / "whole")
+    per_set, per_set_metadata = knowledge_rows(None, tmp_path / "per_set", set_inputs=files)
+    assert whole.equals(per_set)
+    assert whole_metadata["sets"] == per_set_metadata["sets"]
+    assert set(whole_metadata["input_sha256"].values()) == set(per_set_metadata["input_sha256"].values())
     # a folder of JSONL files per set, and the step-03 folder for the sets not given
     (tmp_path / "kf").mkdir()
     (tmp_path / "kf" / "a.jsonl").write_bytes(files["key_facts_to_qa"].read_bytes())
@@ -219,8 +280,8 @@ def test_per_set_inputs_load_as_the_folder_does(step03_layouts, tmp_path):
     for name in ("extractive_summary", "detailed_summary", "document_based_qa"):
         (partial / name).mkdir(parents=True)
         (partial / name / "gen.jsonl").write_bytes(files[name].read_bytes())
-    assert load_step03(folder).table.equals(
-        load_step03(partial, set_inputs={"key_facts_to_qa": tmp_path / "kf"}).table)
+    mixed, _ = knowledge_rows(partial, tmp_path / "mixed", set_inputs={"key_facts_to_qa": tmp_path / "kf"})
+    assert whole.equals(mixed)
     assert Step03Reader(partial, set_inputs={"key_facts_to_qa": tmp_path / "kf"}).origins == {
         "extractive_summary": f"folder {partial / 'extractive_summary'}",
         "detailed_summary": f"folder {partial / 'detailed_summary'}",
@@ -247,4 +308,4 @@ def test_per_set_input_errors_name_the_input(step03_layouts, tmp_path):
     files["key_facts_to_qa"].write_text("question,response\nq,a\n")  # CSV, not JSONL
     with pytest.raises(InputError, match=r"^input `key_facts_to_qa`: .*key_facts_to_qa.data, line 1, "
                        r"column 1: not valid JSON"):
-        load_step03(None, set_inputs=files)
+        load(None, tmp_path, set_inputs=files)

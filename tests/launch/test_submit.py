@@ -5,9 +5,12 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from standins import compile_to, record_training, setting_variables
 
-import pipeline
+from knowledge_mixing.errors import SubmitError
 from knowledge_mixing.recipe import Recipe
+from launch.cli import main
+from launch.submit import bearer_token, check_server
 
 
 class FakeKfpApi:
@@ -53,6 +56,10 @@ class FakeKfpApi:
         self.server.shutdown()
         self.server.server_close()
 
+    def run(self) -> dict:
+        """The body of the run-creating request."""
+        return next(r for r in self.requests if r["path"] == "/apis/v2beta1/runs")["body"]
+
 
 @pytest.fixture
 def fake_api():
@@ -61,26 +68,30 @@ def fake_api():
     api.close()
 
 
-@pytest.fixture
-def no_ambient_token(monkeypatch, tmp_path):
+@pytest.fixture(autouse=True)
+def no_ambient_settings(monkeypatch, tmp_path):
+    """No token, `oc` or setting from this shell; no `.env` in the working directory."""
     monkeypatch.delenv("KFP_TOKEN", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # no `oc` unless a test puts one there
+    for variable in setting_variables():
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.chdir(tmp_path)
 
 
 def submit(*args):
-    return pipeline.main(["submit", *args])
+    return main(["submit", *args])
 
 
-def test_submit_creates_a_run_with_the_token_and_the_pipeline(fake_api, capsys, no_ambient_token):
+def test_submit_creates_a_run_with_the_token_and_the_pipeline(fake_api, capsys):
     assert submit("--host", fake_api.url, "--token", "sha256~secret", "--step03-uri",
                   "s3://bucket/step03", "--cut-sizes", "1,5", "--experiment", "tuning") == 0
     assert f"run created: {fake_api.url}/#/runs/details/run-123" in capsys.readouterr().out
-    assert fake_api.requests
+    assert fake_api.requests[0]["path"] == "/apis/v2beta1/healthz"
     assert all(r["headers"]["authorization"] == "Bearer sha256~secret" for r in fake_api.requests)
     experiment = next(r for r in fake_api.requests
                       if r["method"] == "POST" and r["path"] == "/apis/v2beta1/experiments")
     assert experiment["body"]["display_name"] == "tuning"
-    run = next(r for r in fake_api.requests if r["path"] == "/apis/v2beta1/runs")["body"]
+    run = fake_api.run()
     spec = run["pipeline_spec"]["pipeline_spec"]
     assert spec["pipelineInfo"]["name"] == "knowledge-mixing"
     assert "comp-knowledge-mixing-stage" in spec["components"]
@@ -89,9 +100,10 @@ def test_submit_creates_a_run_with_the_token_and_the_pipeline(fake_api, capsys, 
         "qa_per_doc": 3, "seed": 42, "save_gpt_oss_format": False, "train_cut": 0,
         "trust_remote_code": False, "shards": 1, "recipe": Recipe(cut_sizes=(1, 5)).to_json()}
     assert run["experiment_id"] == "exp-1"
+    assert run["display_name"].startswith("knowledge-mixing ")
 
 
-def test_token_from_the_environment_and_from_oc(fake_api, monkeypatch, tmp_path, no_ambient_token):
+def test_token_from_the_environment_and_from_oc(fake_api, monkeypatch, tmp_path):
     monkeypatch.setenv("KFP_TOKEN", "from-env")
     assert submit("--host", fake_api.url, "--step03-uri", "s3://b/s") == 0
     assert fake_api.requests[-1]["headers"]["authorization"] == "Bearer from-env"
@@ -102,14 +114,15 @@ def test_token_from_the_environment_and_from_oc(fake_api, monkeypatch, tmp_path,
     oc.chmod(0o755)
     assert submit("--host", fake_api.url, "--step03-uri", "s3://b/s") == 0
     assert fake_api.requests[-1]["headers"]["authorization"] == "Bearer from-oc"
+    assert bearer_token("explicit") == "explicit"
 
 
-def test_missing_token_fails_clearly(capsys, no_ambient_token):
+def test_missing_token_fails_clearly(capsys):
     assert submit("--host", "http://127.0.0.1:9", "--step03-uri", "s3://b/s") == 1
     assert "no token: pass --token, set KFP_TOKEN, or log in with `oc login`" in capsys.readouterr().err
 
 
-def test_rejected_token_fails_clearly(capsys, no_ambient_token):
+def test_rejected_token_fails_clearly(capsys):
     api = FakeKfpApi(status=401)
     try:
         assert submit("--host", api.url, "--token", "old", "--step03-uri", "s3://b/s") == 1
@@ -119,7 +132,17 @@ def test_rejected_token_fails_clearly(capsys, no_ambient_token):
     assert not any(r["path"] == "/apis/v2beta1/runs" for r in api.requests)
 
 
-def test_unreachable_host_fails_clearly(capsys, no_ambient_token):
+def test_a_server_that_is_not_the_pipelines_route_is_named():
+    api = FakeKfpApi(status=404)
+    try:
+        with pytest.raises(SubmitError, match=r"answered HTTP 404 to the health check; is it the "
+                           "Data Science Pipelines route"):
+            check_server(api.url, "t")
+    finally:
+        api.close()
+
+
+def test_unreachable_host_fails_clearly(capsys):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -127,27 +150,41 @@ def test_unreachable_host_fails_clearly(capsys, no_ambient_token):
     assert "cannot reach the pipelines server" in capsys.readouterr().err
 
 
-def test_step03_uri_is_required(capsys, no_ambient_token):
+def test_step03_uri_is_required(capsys):
     with pytest.raises(SystemExit):
         submit("--host", "http://127.0.0.1:9", "--token", "t")
     assert "give --step03-uri" in capsys.readouterr().err
 
 
-def test_training_parameters_pass_through(fake_api, tmp_path, no_ambient_token):
-    from standins import compile_to, record_training
-
-    training = compile_to(record_training, tmp_path / "training.yaml")
-    assert submit("--host", fake_api.url, "--token", "t", "--step03-uri", "s3://b/s",
-                  "--training-component", str(training), "--param", "training_record_to=/x",
-                  "--param", "training_num_epochs=3") == 0
-    run = next(r for r in fake_api.requests if r["path"] == "/apis/v2beta1/runs")["body"]
-    assert run["runtime_config"]["parameters"]["training_num_epochs"] == 3
-    assert run["pipeline_spec"]["pipeline_spec"]["pipelineInfo"]["name"] == "knowledge-tuning"
-
-
-
-def test_per_set_inputs_need_their_uris(capsys, no_ambient_token):
+def test_per_set_inputs_need_their_uris(capsys):
     with pytest.raises(SystemExit):
         submit("--host", "http://127.0.0.1:9", "--token", "t", "--inputs",
                "extractive_summary,key_facts_to_qa", "--param", "extractive_summary_uri=s3://b/e")
     assert "give --param key_facts_to_qa_uri=URI" in capsys.readouterr().err
+
+
+def test_tokenizer_from_uri_takes_the_tokenizer_uri(fake_api, capsys):
+    with pytest.raises(SystemExit):
+        submit("--host", fake_api.url, "--token", "t", "--step03-uri", "s3://b/s",
+               "--tokenizer-from-uri")
+    assert "give --tokenizer-uri" in capsys.readouterr().err
+    assert submit("--host", fake_api.url, "--token", "t", "--step03-uri", "s3://b/s",
+                  "--tokenizer-from-uri", "--tokenizer-uri", "s3://b/tokenizer") == 0
+    run = fake_api.run()
+    assert run["runtime_config"]["parameters"]["tokenizer_uri"] == "s3://b/tokenizer"
+    assert "tokenizer" not in run["runtime_config"]["parameters"]
+    spec = run["pipeline_spec"]
+    spec = spec.get("pipeline_spec", spec)  # with a platform spec, the pipeline spec is nested
+    assert "exec-fetch-tokenizer" not in spec["deploymentSpec"]["executors"]
+
+
+def test_training_parameters_pass_through(fake_api, tmp_path):
+    training = compile_to(record_training, tmp_path / "training.yaml")
+    assert submit("--host", fake_api.url, "--token", "t", "--step03-uri", "s3://b/s",
+                  "--training-component", str(training), "--param", "training_record_to=/x",
+                  "--param", "training_num_epochs=3", "--run-name", "mine") == 0
+    run = fake_api.run()
+    assert run["runtime_config"]["parameters"]["training_num_epochs"] == 3
+    assert run["runtime_config"]["parameters"]["training_record_to"] == "/x"
+    assert run["pipeline_spec"]["pipeline_spec"]["pipelineInfo"]["name"] == "knowledge-tuning"
+    assert run["display_name"] == "mine"

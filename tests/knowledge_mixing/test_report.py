@@ -1,4 +1,4 @@
-"""Reports shown in the KFP UI: histogram and Markdown tables."""
+"""Reports shown in the KFP UI: the histogram and the Markdown tables."""
 from knowledge_mixing.report import (
     cut_report_markdown,
     cuts_comparison_markdown,
@@ -13,6 +13,8 @@ def test_histogram_covers_every_sample_in_equal_bins():
     assert sum(b["samples"] for b in bins) == len(lengths)
     assert bins[0]["from"] == 50 and bins[-1]["to"] >= 352
     assert len({b["to"] - b["from"] for b in bins}) == 1
+    assert len(bins) <= 10
+    assert all(b["to"] + 1 == c["from"] for b, c in zip(bins, bins[1:]))
     assert token_length_histogram([]) == []
     assert token_length_histogram([7, 7]) == [{"from": 7, "to": 7, "samples": 2}]
 
@@ -46,8 +48,10 @@ def test_cut_report_has_the_set_table_and_histogram():
 
 def test_comparison_marks_the_training_cut():
     text = cuts_comparison_markdown([report(5, 42), report(1, 9)], training_cut=5)
+    assert text.startswith("# Cuts produced (training uses cut 5)")
     assert text.index("| 1 | 9 |") < text.index("| 5 ← training | 42 |")
 
 
 def test_whole_numbers_restores_integers_only():
     assert whole_numbers({"a": [1.0, 2.5], "b": {"c": 3.0}}) == {"a": [1, 2.5], "b": {"c": 3}}
+    assert type(whole_numbers(3.0)) is int and whole_numbers("3.0") == "3.0"

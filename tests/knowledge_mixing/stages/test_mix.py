@@ -1,0 +1,318 @@
+"""The mix stage on the example data: the cut rules, nesting, determinism, statistics, and every
+recipe step on real cuts (docs/behaviour.md#sampling, #nesting, #recipe-order, #determinism,
+#outputs). Samples are counted once per session (the `counted` fixture); each test mixes them
+under its own recipe with the plan and mix stages."""
+import json
+from collections import Counter, defaultdict
+
+import pytest
+from helpers import (
+    CHAT,
+    SUMMARIES_PER_DOC,
+    count_replay,
+    dataset_of,
+    lines,
+    mix,
+    mix_counted,
+    read_jsonl,
+    set_of,
+    write_jsonl,
+)
+
+from knowledge_mixing.errors import ParameterError
+from knowledge_mixing.sets import SET_NAMES
+
+
+@pytest.fixture(scope="module")
+def plain(counted, tmp_path_factory):
+    """Cuts 1 to 5 of the example data ('mixed' layout, seed 42, qa_per_doc 3), default recipe."""
+    return mix_counted(counted("mixed"), tmp_path_factory.mktemp("plain"))
+
+
+# ---------------------------------------------------------------------------- the cut rules
+
+
+@pytest.mark.parametrize("layout", ["old", "new", "mixed"])
+def test_cuts_follow_the_reference_rules(counted, step03_layouts, tmp_path, layout):
+    mixed = mix_counted(counted(layout), tmp_path)
+    assert mixed.plan["feasible_cuts"] == [1, 2, 3, 4, 5]
+    assert mixed.plan["infeasible_cuts"] == {"10": (
+        "extractive_summary averages 5.00 summaries per raw document (< 10); "
+        "detailed_summary averages 5.00 summaries per raw document (< 10)")}
+    source = {name: read_jsonl(step03_layouts[layout] / name / "gen.jsonl")
+              for name in ("extractive_summary", "detailed_summary")}
+    for cut, path in mixed.outputs.items():
+        rows = read_jsonl(path)
+        summary_rows = [r for r in rows if set_of(r) == "summary"]
+        expected_per_set = sum(min(cut, s) for s in SUMMARIES_PER_DOC) * 3
+        assert len(summary_rows) == 2 * expected_per_set
+        assert sum(set_of(r) == "key_facts_to_qa" for r in rows) == 32
+        assert sum(set_of(r) == "document_based_qa" for r in rows) == 18
+        # sets in order: summaries, then key facts, then document QA
+        order = [set_of(r) for r in rows]
+        assert order == sorted(order, key=["summary", "key_facts_to_qa", "document_based_qa"].index)
+        for source_rows in source.values():
+            questions_of = defaultdict(list)
+            for r in source_rows:
+                questions_of[r["document"]].append(r["question"])
+            picked = defaultdict(list)
+            per_raw = defaultdict(set)
+            for r in summary_rows:
+                if r["document"] in questions_of:
+                    picked[r["document"]].append(r["question"])
+                    per_raw[r["raw_document"]].add(r["document"])
+            assert sorted(map(len, per_raw.values())) == sorted(min(cut, s) for s in SUMMARIES_PER_DOC)
+            for document, questions in picked.items():
+                assert questions == questions_of[document][:3]  # the first qa_per_doc, file order
+        for r in rows:
+            assert r["unmask"] is True and isinstance(r["token_length"], int)
+            assert json.loads(r["metadata"])["sdg_document"] == r["document"]
+            assert all("thinking" not in m for m in r["messages"])
+        report = mixed.reports[cut]
+        assert report["samples"] == len(rows)
+        assert report["tokens"] == sum(r["token_length"] for r in rows)
+        assert list(report["sets"]) == list(SET_NAMES)
+    # nested: every line of cut 1 is in cut 5
+    assert set(lines(mixed.outputs[1])) <= set(lines(mixed.outputs[5]))
+
+
+def test_every_cut_is_nested_in_the_next(plain):
+    """Cut N's summaries and Q&A rows are a subset of cut N+1's, for every consecutive pair of
+    feasible cuts, not only the smallest against the largest (docs/behaviour.md#nesting)."""
+    cuts = plain.plan["feasible_cuts"]
+    assert cuts == [1, 2, 3, 4, 5]
+    for smaller, larger in zip(cuts, cuts[1:]):
+        small, large = read_jsonl(plain.outputs[smaller]), read_jsonl(plain.outputs[larger])
+        summaries = {r["document"] for r in small if set_of(r) == "summary"}
+        larger_summaries = {r["document"] for r in large if set_of(r) == "summary"}
+        assert summaries < larger_summaries, (smaller, larger)
+        assert set(lines(plain.outputs[smaller])) < set(lines(plain.outputs[larger])), (smaller, larger)
+
+
+def test_a_cut_does_not_depend_on_the_other_cut_sizes(plain, step03_layouts, tmp_path):
+    """Cuts 1 and 2 of a run asking for [1, 2] are the bytes of cuts 1 and 2 of a run asking
+    for [1, 2, 3, 4, 5, 10] (another run from scratch: the same seed gives the same bytes)
+    (docs/behaviour.md#determinism)."""
+    outputs, _, plan = mix(step03_layouts["mixed"], tmp_path, cut_sizes=[1, 2])
+    assert plan["feasible_cuts"] == [1, 2]
+    for cut in (1, 2):
+        assert outputs[cut].read_bytes() == plain.outputs[cut].read_bytes()
+
+
+def test_another_seed_gives_another_mix(plain, step03_layouts, tmp_path):
+    other, _, _ = mix(step03_layouts["mixed"], tmp_path, cut_sizes=[1], seed=7)
+    assert other[1].read_bytes() != plain.outputs[1].read_bytes()
+    assert sorted(map(set_of, read_jsonl(other[1]))) == sorted(map(set_of, read_jsonl(plain.outputs[1])))
+
+
+def test_qa_per_doc_limits_pairs_per_summary(counted, tmp_path):
+    mixed = mix_counted(counted("new", qa_per_doc=1, cut_sizes=(5,)), tmp_path)
+    rows = read_jsonl(mixed.outputs[5])
+    assert sum(set_of(r) == "summary" for r in rows) == 2 * 14
+    assert sum(set_of(r) != "summary" for r in rows) == 32 + 18  # unsampled sets: every row
+    assert mixed.plan["recipe"]["qa_per_doc"] == 1
+
+
+def test_statistics_count_key_facts_blocks_as_raw_documents(counted, tmp_path):
+    mixed = mix_counted(counted("new"), tmp_path, cuts=[1])
+    report = mixed.reports[1]
+    assert report["sets"]["key_facts_to_qa"] == {
+        "samples": 32, "tokens": report["sets"]["key_facts_to_qa"]["tokens"],
+        "raw_documents": 3, "summaries": 3}
+    assert report["sets"]["extractive_summary"]["summaries"] == 3
+    assert report["sets"]["extractive_summary"]["raw_documents"] == 3
+    assert report["samples"] == sum(s["samples"] for s in report["sets"].values())
+    assert report["tokens"] == sum(r["token_length"] for r in read_jsonl(mixed.outputs[1]))
+    assert report["max_token_length"] == max(r["token_length"] for r in read_jsonl(mixed.outputs[1]))
+
+
+def test_gpt_oss_format_writes_thinking_only_with_reasoning(counted, tmp_path):
+    mixed = mix_counted(counted("old", save_gpt_oss_format=True), tmp_path, cuts=[5])
+    assistants = [r["messages"][1] for r in read_jsonl(mixed.outputs[5])]
+    assert any("thinking" in m for m in assistants)
+    assert not all("thinking" in m for m in assistants)
+    assert all(m["thinking"] for m in assistants if "thinking" in m)
+    assert not any("reasoning_content" in m for m in assistants)
+    # without the option, the same reasoning is reasoning_content
+    default = mix_counted(counted("old"), tmp_path / "default", cuts=[5])
+    plain_assistants = [r["messages"][1] for r in read_jsonl(default.outputs[5])]
+    assert [m.get("thinking") for m in assistants] == [m.get("reasoning_content")
+                                                       for m in plain_assistants]
+
+
+def test_stage_records_the_recipe_inputs_and_a_report(plain, chat_replay, counted, tmp_path):
+    report = plain.reports[5]
+    assert report["file_name"] == "combined_cut_5x.jsonl"
+    assert report["recipe"] == plain.plan["recipe"]
+    assert report["recipe_sha256"] == plain.plan["recipe_sha256"]
+    assert report["input_sha256"] == counted("mixed").loaded["input_sha256"]
+    assert report["validation"] == {"samples": 0, "tokens": 0, "sets": {}}
+    assert plain.markdown[5].read_text().startswith("# Cut 5: 134 samples, ")
+    assert plain.validation[5].read_text() == ""
+    mixed = mix_counted(counted("mixed"), tmp_path, chat_replay, cuts=[1],
+                        replay=[{"path": str(CHAT), "token_ratio": 0.1}])
+    assert mixed.reports[1]["input_sha256"] == {**counted("mixed").loaded["input_sha256"],
+                                                str(CHAT): chat_replay[1][0]["sha256"]}
+    assert f"| replay {CHAT} (ratio 0.1, target " in mixed.markdown[1].read_text()
+
+
+def test_no_temporary_file_is_left_behind(plain):
+    assert not list(plain.work.glob("*.partial"))
+
+
+# ---------------------------------------------------------------------------- recipes on real cuts
+
+
+def test_weights_up_and_down_and_zero(counted, plain, tmp_path):
+    mixed = mix_counted(counted("mixed"), tmp_path, sets={
+        "key_facts_to_qa": 2.5, "document_based_qa": 0.5, "detailed_summary": 0})
+    report = mixed.reports[5]["knowledge"]
+    assert report["key_facts_to_qa"]["in_cut"]["samples"] == 32
+    assert report["key_facts_to_qa"]["mixed"]["samples"] == 80  # 2 × 32 + a seeded half
+    assert report["document_based_qa"]["mixed"]["samples"] == 9  # half of 18
+    assert report["detailed_summary"]["mixed"] == {"samples": 0, "tokens": 0}
+    assert report["extractive_summary"]["mixed"] == report["extractive_summary"]["in_cut"]
+    assert "detailed_summary" not in mixed.reports[5]["sets"]
+    # every line is a line of the unweighted cut: each key-facts row 2 or 3 times, each
+    # document-QA row at most once (the example repeats some rows, so compare per line)
+    written = Counter(lines(mixed.outputs[5]))
+    before = Counter(lines(plain.outputs[5]))
+    assert set(written) <= set(before)
+    total = Counter()
+    for line, n in written.items():
+        kind = set_of(json.loads(line))
+        total[kind] += n
+        if kind == "key_facts_to_qa":
+            assert 2 * before[line] <= n <= 3 * before[line]
+        else:
+            assert n <= before[line]
+    assert total == {"key_facts_to_qa": 80, "document_based_qa": 9, "summary": 42}
+    assert mixed.reports[5]["tokens"] == sum(r["token_length"] for r in read_jsonl(mixed.outputs[5]))
+
+
+def test_max_seq_len_drops_exactly_the_over_length_rows(counted, plain, tmp_path):
+    lengths = sorted(r["token_length"] for r in read_jsonl(plain.outputs[5]))
+    limit = lengths[len(lengths) // 2]
+    mixed = mix_counted(counted("mixed"), tmp_path, max_seq_len=limit)
+    kept = read_jsonl(mixed.outputs[5])
+    expected = [line for line in lines(plain.outputs[5]) if json.loads(line)["token_length"] < limit]
+    assert lines(mixed.outputs[5]) == expected
+    assert all(r["token_length"] < limit for r in kept)
+    dropped = sum(s["over_length"]["samples"] for s in mixed.reports[5]["knowledge"].values())
+    assert dropped == sum(n >= limit for n in lengths) > 0
+    # dropping over-length rows keeps the cuts nested
+    for smaller, larger in zip(range(1, 5), range(2, 6)):
+        assert set(lines(mixed.outputs[smaller])) <= set(lines(mixed.outputs[larger]))
+
+
+def test_target_tokens_lands_within_one_sample(counted, tmp_path):
+    target = 30_000  # more than cut 5 holds: the sets are scaled up together
+    mixed = mix_counted(counted("mixed"), tmp_path, cuts=[1, 5], target_tokens=target,
+                        sets={"key_facts_to_qa": 2.0})
+    for cut in (1, 5):
+        rows = read_jsonl(mixed.outputs[cut])
+        assert abs(sum(r["token_length"] for r in rows) - target) <= max(r["token_length"] for r in rows)
+    report = mixed.reports[5]["knowledge"]
+    ratio = report["key_facts_to_qa"]["mixed"]["samples"] / report["document_based_qa"]["mixed"]["samples"]
+    assert abs(ratio - 2 * 32 / 18) < 0.25
+
+
+def replay_and_knowledge(path):
+    rows = read_jsonl(path)
+    replay = [r for r in rows if dataset_of(r) == "replay"]
+    knowledge = [r for r in rows if dataset_of(r) != "replay"]
+    return replay, knowledge
+
+
+def test_replay_lands_within_one_sample_of_its_ratio(counted, chat_replay, tmp_path):
+    mixed = mix_counted(counted("mixed"), tmp_path, chat_replay, cuts=[1, 5],
+                        replay=[{"path": str(CHAT), "token_ratio": 0.1}])
+    chat = read_jsonl(CHAT)
+    for cut in (1, 5):
+        replay, knowledge = replay_and_knowledge(mixed.outputs[cut])
+        knowledge_tokens = sum(r["token_length"] for r in knowledge)
+        assert replay and abs(sum(r["token_length"] for r in replay) - 0.1 * knowledge_tokens) \
+            <= max(r["token_length"] for r in replay)
+        for r in replay:
+            metadata = json.loads(r["metadata"])
+            assert metadata["replay_source"] == str(CHAT)
+            assert r["messages"] == chat[metadata["line"] - 1]["messages"]
+            assert r["unmask"] is False and r["question"] is None
+            assert metadata["source_metadata"] == chat[metadata["line"] - 1]["metadata"]
+        source = mixed.reports[cut]["replay"][0]
+        assert source["mixed"]["tokens"] == sum(r["token_length"] for r in replay)
+        assert source["target_tokens"] == round(0.1 * knowledge_tokens)
+        assert mixed.reports[cut]["tokens"] == knowledge_tokens + source["mixed"]["tokens"]
+        # replay rows come after the knowledge rows
+        assert [dataset_of(r) for r in read_jsonl(mixed.outputs[cut])][-len(replay):] == \
+            ["replay"] * len(replay)
+    # more replay than the source holds: it is cycled through whole
+    more = mix_counted(counted("mixed"), tmp_path / "more", chat_replay, cuts=[5],
+                       replay=[{"path": str(CHAT), "token_ratio": 1.0}])
+    assert more.reports[5]["replay"][0]["mixed"]["samples"] > len(chat)
+
+
+def test_replay_ratio_is_of_the_knowledge_tokens_the_recipe_writes(counted, chat_replay, tmp_path):
+    """Weights, a validation hold-out and a length limit all change the knowledge tokens of a
+    cut; replay is measured against what is written, after them (docs/behaviour.md#recipe-order
+    step 5), not against the cut's tokens before the recipe."""
+    mixed = mix_counted(counted("mixed"), tmp_path, chat_replay, cuts=[1, 5],
+                        sets={"key_facts_to_qa": 2.0, "document_based_qa": 0.5},
+                        validation_fraction=0.2, max_seq_len=300,
+                        replay=[{"path": str(CHAT), "token_ratio": 0.2}])
+    for cut in (1, 5):
+        knowledge_report = mixed.reports[cut]["knowledge"]
+        assert knowledge_report["document_based_qa"]["over_length"]["samples"] > 0
+        assert all(a["validation"]["samples"] > 0 for a in knowledge_report.values())
+        replay, knowledge = replay_and_knowledge(mixed.outputs[cut])
+        written = sum(r["token_length"] for r in knowledge)
+        in_cut = sum(a["in_cut"]["tokens"] for a in knowledge_report.values())
+        assert abs(written - in_cut) > 0.1 * in_cut  # the recipe changed the knowledge tokens
+        replay_tokens = sum(r["token_length"] for r in replay)
+        assert abs(replay_tokens - 0.2 * written) <= max(r["token_length"] for r in replay), \
+            f"cut {cut}: replay {replay_tokens} tokens is {replay_tokens / written:.2f} of {written}"
+        assert mixed.reports[cut]["replay"][0]["target_tokens"] == round(0.2 * written)
+
+
+def test_validation_hold_out_is_disjoint_exact_and_deterministic(counted, plain, tmp_path):
+    keys = {"validation_fraction": 0.25, "cuts": [1, 5]}
+    first = mix_counted(counted("mixed"), tmp_path / "a", **keys)
+    again = mix_counted(counted("mixed"), tmp_path / "b", **keys)
+    for cut in (1, 5):
+        training = lines(first.outputs[cut])
+        validation = lines(first.validation[cut])
+        assert not set(training) & set(validation)
+        assert sorted(training + validation) == sorted(lines(plain.outputs[cut]))
+        # a quarter of each set's distinct samples (rounded), every copy of them
+        assert abs(len(set(validation)) - 0.25 * len(set(training + validation))) <= 2
+        report = first.reports[cut]
+        held = sum(a["validation"]["samples"] for a in report["knowledge"].values())
+        assert held == len(validation) == report["validation"]["samples"] > 0
+        assert report["validation"]["tokens"] == sum(json.loads(v)["token_length"] for v in validation)
+        assert first.outputs[cut].read_bytes() == again.outputs[cut].read_bytes()
+        assert first.validation[cut].read_bytes() == again.validation[cut].read_bytes()
+
+
+def test_shuffle_reorders_the_same_rows_the_same_way(counted, chat_replay, tmp_path):
+    keys = {"cuts": [5], "replay": [{"path": str(CHAT), "token_ratio": 0.2}]}
+    shuffled = mix_counted(counted("mixed"), tmp_path / "a", chat_replay, shuffle=True, **keys)
+    again = mix_counted(counted("mixed"), tmp_path / "b", chat_replay, shuffle=True, **keys)
+    unshuffled = mix_counted(counted("mixed"), tmp_path / "c", chat_replay, **keys)
+    shuffled_lines = lines(shuffled.outputs[5])
+    assert shuffled.outputs[5].read_bytes() == again.outputs[5].read_bytes()
+    assert shuffled_lines != lines(unshuffled.outputs[5])
+    assert sorted(shuffled_lines) == sorted(lines(unshuffled.outputs[5]))
+    positions = [i for i, line in enumerate(shuffled_lines) if dataset_of(json.loads(line)) == "replay"]
+    assert positions and positions != list(range(len(shuffled_lines) - len(positions), len(shuffled_lines)))
+
+
+def test_replay_source_with_nothing_short_enough_fails(counted, tmp_path):
+    long_answer = {"messages": [{"role": "user", "content": "Tell me everything."},
+                                {"role": "assistant", "content": "word " * 2000}]}
+    path = write_jsonl(tmp_path / "long.jsonl", [long_answer])
+    replay = [{"path": str(path), "token_ratio": 0.1}]
+    counted_replay = count_replay(replay, tmp_path / "replay")
+    with pytest.raises(ParameterError, match=r"recipe replay\[0\]: no row of .*long.jsonl is "
+                       r"shorter than max_seq_len 1000, so its \d+ tokens cannot be met"):
+        mix_counted(counted("mixed"), tmp_path, counted_replay, cuts=[1], max_seq_len=1000,
+                    replay=replay)

@@ -1,0 +1,153 @@
+"""Counting each distinct text once gives exactly the whole-conversation count the trainer makes
+(docs/behaviour.md#token-counting).
+
+Over every row of the benchmark's data shape (bench/make_data.py, at a tenth of "medium") and
+the example data (which carries reasoning), for tokenizers of several kinds: byte-level BPE with
+a regex pre-tokeniser (Qwen), one whose template emits BOS, a SentencePiece-style one (whose
+pieces are not independent, so it must fall back to whole renderings), and a WordPiece one that
+lowercases.
+"""
+import pytest
+from helpers import BOS_TEMPLATE, CHAT, fresh_tokenizer, knowledge_rows, make_data, make_step_03
+from helpers import read_jsonl, trainer_counts
+
+from knowledge_mixing.rows import build_messages
+from knowledge_mixing.sets import knowledge_set
+from knowledge_mixing.token_counter import TRAINER_MARKERS, TokenCounter, as_trainer_wraps
+
+
+def conversations_of(rows, gpt_oss_forms=(False,)):
+    return [build_messages(knowledge_set(r["set"]), r["document_outline"], r["document"],
+                           r["question"], r["response"], r["reasoning"], gpt_oss)
+            for r in rows for gpt_oss in (gpt_oss_forms if r["reasoning"] else (False,))]
+
+
+@pytest.fixture(scope="module")
+def conversations(tmp_path_factory):
+    """Every row of a tenth of the benchmark's "medium" input and of the example data (rows
+    with reasoning in both forms: reasoning_content and gpt-oss `thinking`)."""
+    folder = tmp_path_factory.mktemp("bench_tenth")
+    make_data().write(folder / "bench", raw_documents=20, layout="old")
+    make_step_03.write_step_03(folder / "examples", "old")
+    rows = knowledge_rows(folder / "bench", folder / "bench_rows")[0].to_pylist() + \
+        knowledge_rows(folder / "examples", folder / "example_rows")[0].to_pylist()
+    return conversations_of(rows, (False, True))
+
+
+@pytest.fixture(scope="module")
+def example_rows(step03_layouts, tmp_path_factory):
+    return {layout: knowledge_rows(step03_layouts[layout], tmp_path_factory.mktemp(layout))[0].to_pylist()
+            for layout in ("old", "new")}
+
+
+def template_count(tokenizer, messages):
+    return len(tokenizer.apply_chat_template(messages, tokenize=True, return_dict=False))
+
+
+@pytest.mark.parametrize("kind,piecewise", [("qwen", True), ("bos", True),
+                                            ("sentencepiece", False), ("wordpiece", True)])
+def test_counts_equal_whole_conversation_counts(conversations, tokenizers, kind, piecewise):
+    counter = TokenCounter(tokenizers(kind, "ours"))
+    assert counter.piecewise is piecewise
+    ours = counter.count(conversations)
+    assert len(ours) > 4000
+    assert ours == trainer_counts(tokenizers(kind, "trainer"), conversations)
+    if piecewise:  # the shortcut was taken, not just the fallback
+        assert counter.junctions["cut"] > 0.8 * len(conversations)
+        assert counter.encoded < 0.8 * len(conversations) * 3
+
+
+@pytest.mark.parametrize("layout", ["old", "new"])
+def test_qwen_counts_equal_apply_chat_template(example_rows, tokenizers, layout):
+    """Without reasoning the markers change nothing with Qwen: the count is the plain
+    rendering's."""
+    conversations = conversations_of([r for r in example_rows[layout] if not r["reasoning"]])
+    assert len(conversations) > 100
+    assert TokenCounter(tokenizers("qwen", "ours")).count(conversations) == \
+        [template_count(tokenizers("qwen", "trainer"), m) for m in conversations]
+
+
+def test_bos_template_is_counted_once(example_rows, tokenizers):
+    tokenizer = tokenizers("bos", "trainer")
+    conversations = conversations_of([r for r in example_rows["new"] if not r["reasoning"]])
+    counts = TokenCounter(tokenizers("bos", "ours")).count(conversations)
+    assert counts == [template_count(tokenizer, m) for m in conversations]
+    # the reference's encode(rendered text) adds a second BOS to every sample
+    reference = [len(tokenizer.encode(tokenizer.apply_chat_template(m, tokenize=False)))
+                 for m in conversations]
+    assert reference == [c + 1 for c in counts]
+
+
+def test_reasoning_rows_are_counted_as_the_trainer_splits_them(example_rows, tokenizers):
+    """instructlab-training encodes the rendering with its unmask markers as special tokens and
+    then drops them: count the same way with a separately loaded tokenizer."""
+    conversations = conversations_of([r for r in example_rows["old"] if r["reasoning"]])
+    assert conversations
+    trainer = tokenizers("qwen", "trainer")
+    trainer.add_special_tokens({"additional_special_tokens": list(TRAINER_MARKERS)})
+    marker_ids = set(trainer.convert_tokens_to_ids(list(TRAINER_MARKERS)))
+    expected = []
+    for messages in conversations:
+        ids = trainer.apply_chat_template(as_trainer_wraps(messages), tokenize=True, return_dict=False)
+        expected.append(sum(i not in marker_ids for i in ids))
+    ours = TokenCounter(tokenizers("qwen", "ours")).count(conversations)
+    assert ours == expected
+    # and that is not what the plain rendering encodes to: the markers split ".\n" apart
+    assert ours != [template_count(trainer, m) for m in conversations]
+
+
+def test_trainer_wrapping_marks_content_and_only_real_reasoning():
+    plain = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"},
+             {"role": "assistant", "content": "a"}]
+    begin, end, r_begin, r_end = TRAINER_MARKERS
+    assert as_trainer_wraps(plain) == [{"role": "system", "content": "s"},
+                                       {"role": "user", "content": begin + "u" + end},
+                                       {"role": "assistant", "content": begin + "a" + end}]
+    # unmask false: only the assistant turns are trained
+    assert as_trainer_wraps(plain, unmask=False) == [{"role": "system", "content": "s"},
+                                                     {"role": "user", "content": "u"},
+                                                     {"role": "assistant", "content": begin + "a" + end}]
+    reasoning = [{"role": "user", "content": "u"},
+                 {"role": "assistant", "content": "a", "reasoning_content": "r"}]
+    assert as_trainer_wraps(reasoning)[1]["reasoning_content"] == r_begin + "r" + r_end
+    assert reasoning[1]["reasoning_content"] == "r"  # the caller's messages are not changed
+    thinking = [{"role": "user", "content": "u"}, {"role": "assistant", "content": "a", "thinking": ""}]
+    assert as_trainer_wraps(thinking)[1]["thinking"] == r_begin + r_end  # an empty key counts too
+
+
+def test_identical_conversations_are_encoded_once(qwen_tokenizer):
+    conversation = [{"role": "user", "content": "Same?"}, {"role": "assistant", "content": "Yes."}]
+    counter = TokenCounter(qwen_tokenizer)
+    [one] = counter.count([conversation])
+    encoded = counter.encoded
+    assert encoded > 0
+    assert counter.count([conversation] * 3) == [one] * 3
+    assert counter.encoded == encoded  # nothing new to encode
+    other = [{"role": "user", "content": "Other?"}, {"role": "assistant", "content": "Yes."}]
+    counter.count([other])
+    assert encoded < counter.encoded < 2 * encoded  # only the new user turn's pieces
+
+
+def test_junction_check_refuses_to_cut_inside_a_pre_token(qwen_tokenizer):
+    counter = TokenCounter(qwen_tokenizer)
+    assert counter.junction_is_clean("Outline\nA summary.\n\n", "What is it?")
+    assert not counter.junction_is_clean("Outline\nA summary", "ies of it")       # mid-word
+    assert not counter.junction_is_clean("Outline\nA summary.  ", "What")       # a space joins the word
+    assert not counter.junction_is_clean("text <|im_", "end|> more")            # an added token
+    assert not counter.junction_is_clean("", "What")
+
+
+@pytest.mark.parametrize("kind", ["qwen", "bos", "sentencepiece", "wordpiece"])
+def test_replay_rows_count_as_the_trainer_wraps_them(conversations, tokenizers, kind):
+    """Replay rows: system turns, `unmask` false (only assistant turns wrapped) or true."""
+    chat = [row["messages"] for row in read_jsonl(CHAT)]
+    rows = chat * 2 + conversations[:200]
+    unmask = [False] * len(chat) + [True] * len(chat) + [False] * 200
+    ours = TokenCounter(tokenizers(kind, "ours")).count(rows, unmask)
+    assert ours == trainer_counts(tokenizers(kind, "trainer"), rows, unmask)
+
+
+def test_bos_template_fixture_is_what_it_claims(bos_tokenizer_dir):
+    tokenizer = fresh_tokenizer(bos_tokenizer_dir)
+    assert tokenizer.chat_template == BOS_TEMPLATE
+    assert tokenizer.encode("x")[0] == tokenizer.bos_token_id

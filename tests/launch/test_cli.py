@@ -1,0 +1,88 @@
+"""The command line (`python pipeline.py run|compile|submit`): what it accepts, what it refuses
+before anything runs, and what it writes where. Runs themselves: tests/test_pipeline.py."""
+import argparse
+
+import pytest
+from standins import containers, read_spec, setting_variables
+
+from launch.cli import DEFAULT_PIPELINE_FILE, main, parse_param
+
+MIXING_EXECUTORS = {"exec-fetch-tokenizer", "exec-load-knowledge", "exec-plan-cuts",
+                    "exec-shard-indices", "exec-count-tokens", "exec-gather-samples",
+                    "exec-count-replay", "exec-mix-cut", "exec-select-cut"}
+
+
+@pytest.fixture(autouse=True)
+def clean_settings(monkeypatch, tmp_path):
+    """No setting from this shell's environment or a `.env` in the working directory."""
+    for variable in setting_variables():
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def refused(argv, capsys) -> str:
+    """The usage error of `argv` (exit status 2, nothing run or written)."""
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--cut-sizes", "5,x"], "--cut-sizes: item 2 ('x')"),
+    (["--cut-sizes", "0"], "--cut-sizes: item 1 ('0')"),
+    (["--qa-per-doc", "0"], "--qa-per-doc: '0' is not an integer ≥ 1"),
+    (["--input", "no/such/folder"], "--input no/such/folder: not a directory"),
+    (["--key-facts-to-qa", "no/such/file"], "--key-facts-to-qa no/such/file: no such file or folder"),
+])
+def test_bad_run_arguments_fail_before_running(args, message, capsys, tmp_path):
+    assert message in refused(["run", "--output", str(tmp_path / "out"), *args], capsys)
+    assert not (tmp_path / "out").exists()
+
+
+def test_compile_writes_the_default_file_name(tmp_path, capsys):
+    assert main(["compile"]) == 0
+    assert (tmp_path / DEFAULT_PIPELINE_FILE).is_file()
+    assert DEFAULT_PIPELINE_FILE == "knowledge_mixing_pipeline.yaml"
+    assert capsys.readouterr().out == f"wrote {DEFAULT_PIPELINE_FILE}\n"
+
+
+def test_compile_settings_are_flags(tmp_path):
+    assert main(["compile", "-o", "p.yaml", "--image", "registry.example/mixing:dev",
+                 "--cpu-limit", "4", "--memory-limit", "16Gi", "--pvc", "models",
+                 "--hf-token-secret", "my-hf"]) == 0
+    spec, platform = read_spec(tmp_path / "p.yaml")
+    for container in containers(spec).values():
+        assert container["image"] == "registry.example/mixing:dev"
+        assert container["resources"]["cpuLimit"] == 4.0
+        assert container["resources"]["memoryLimit"] > 16.0
+    assert platform["exec-fetch-tokenizer"]["secretAsEnv"][0]["secretName"] == "my-hf"
+    mounts = {name: e["pvcMount"][0]["mountPath"] for name, e in platform.items() if "pvcMount" in e}
+    assert set(mounts) == MIXING_EXECUTORS and set(mounts.values()) == {"/mnt/data"}
+
+
+def test_compile_inputs_and_plug_in_flags_are_checked(tmp_path, capsys):
+    assert "inputs ['step03', 'facts']: give one or more of step03, extractive_summary, " \
+        "detailed_summary, key_facts_to_qa, document_based_qa" in \
+        refused(["compile", "--inputs", "step03,facts"], capsys)
+    assert f"{tmp_path / 'no.yaml'}: no such component YAML file" in \
+        refused(["compile", "--training-component", str(tmp_path / "no.yaml")], capsys)
+    assert not (tmp_path / DEFAULT_PIPELINE_FILE).exists()
+
+
+def test_compile_per_set_inputs(tmp_path):
+    assert main(["compile", "-o", "p.yaml", "--inputs", "extractive_summary, key_facts_to_qa"]) == 0
+    params = read_spec(tmp_path / "p.yaml")[0]["root"]["inputDefinitions"]["parameters"]
+    assert {"extractive_summary_uri", "key_facts_to_qa_uri"} <= set(params)
+    assert "step03_uri" not in params
+
+
+def test_param_values_are_read_as_json_when_they_parse():
+    assert parse_param("training_num_epochs=3") == ("training_num_epochs", 3)
+    assert parse_param("flag=true") == ("flag", True)
+    assert parse_param("cuts=[1, 5]") == ("cuts", [1, 5])
+    assert parse_param("uri=s3://b/k=v") == ("uri", "s3://b/k=v")
+    assert parse_param("empty=") == ("empty", "")
+    for bad in ("no_value", "=3"):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected NAME=VALUE"):
+            parse_param(bad)
