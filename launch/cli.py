@@ -14,7 +14,7 @@ from typing import List, Optional
 
 from components.image import IMAGE
 from knowledge_mixing.environment import read_env_file
-from knowledge_mixing.errors import MixingError, ParameterError
+from knowledge_mixing.errors import InputError, MixingError, ParameterError
 from knowledge_mixing.io.output_folder import check_output_location
 from knowledge_mixing.io.paths import resolve_input_path
 from knowledge_mixing.parameters import BY_NAME
@@ -224,7 +224,10 @@ def run_command(args: argparse.Namespace, verbose: bool) -> int:
         sources = {"step03": Path(args.input) if args.input else EXAMPLE_INPUT, **sources}
     for name, path in sources.items():
         flag = "--input" if name == "step03" else f"--{name.replace('_', '-')}"
-        sources[name] = resolve_input_path(path, flag)
+        try:
+            sources[name] = resolve_input_path(path, flag)
+        except InputError as e:  # a flag's path: a setting to change
+            raise ParameterError(str(e)) from e
         if name == "step03" and not sources[name].is_dir():
             raise ParameterError(f"--input {path}: not a directory; pass the step-03 folder")
     output = Path(args.output or BY_NAME["output"].default)
