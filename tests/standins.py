@@ -196,6 +196,20 @@ def example_recipe() -> str:
     return json.dumps(recipe)
 
 
+def planned_with_example_recipe(chain, work: Path):
+    """The chain's knowledge rows planned under examples/recipe.yaml (cut 1), and its replay
+    sources counted: (plan, replay) artifacts."""
+    from components import count_replay, plan_cuts
+
+    plan = artifact(dsl.Artifact, work / "plan")
+    plan_cuts.python_func(knowledge_rows=chain.knowledge_rows, plan=plan, cut_sizes=[1],
+                          qa_per_doc=3, seed=42, recipe=example_recipe(), shards=1)
+    replay = artifact(dsl.Dataset, work / "replay")
+    count_replay.python_func(tokenizer_files=chain.tokenizer_files, plan=plan, replay=replay,
+                             trust_remote_code=False)
+    return plan, replay
+
+
 def setting_variables() -> list[str]:
     """Every environment variable a `run` or `submit` reads its settings from."""
     from knowledge_mixing.parameters import SETTINGS

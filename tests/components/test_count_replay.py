@@ -5,10 +5,8 @@ import json
 import pyarrow.parquet as pq
 import pytest
 from helpers import REPO
-from kfp import dsl
-from standins import artifact, example_chain, example_recipe
+from standins import example_chain, planned_with_example_recipe
 
-from components import count_replay, plan_cuts
 
 CHAT = REPO / "examples" / "replay" / "general_chat.jsonl"
 
@@ -24,12 +22,7 @@ def test_without_replay_sources_the_dataset_is_empty(chain):
 
 
 def test_each_source_is_read_fingerprinted_and_counted(chain, tmp_path):
-    plan = artifact(dsl.Artifact, tmp_path / "plan")
-    plan_cuts.python_func(knowledge_rows=chain.knowledge_rows, plan=plan, cut_sizes=[1],
-                          qa_per_doc=3, seed=42, recipe=example_recipe(), shards=1)
-    replay = artifact(dsl.Dataset, tmp_path / "replay")
-    count_replay.python_func(tokenizer_files=chain.tokenizer_files, plan=plan, replay=replay,
-                             trust_remote_code=False)
+    _, replay = planned_with_example_recipe(chain, tmp_path)
     [source] = replay.metadata["sources"]
     table = pq.read_table(replay.path)
     assert source["path"] == str(CHAT)

@@ -4,9 +4,9 @@ import json
 import pytest
 from helpers import read_jsonl
 from kfp import dsl
-from standins import artifact, example_chain, example_recipe
+from standins import artifact, example_chain, planned_with_example_recipe
 
-from components import count_replay, mix_cut, plan_cuts
+from components import mix_cut
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +37,7 @@ def under_the_example_recipe(chain, tmp_path_factory):
     """Cut 5 of the chain's samples under examples/recipe.yaml (weights, replay, max_seq_len,
     shuffle, validation hold-out)."""
     work = tmp_path_factory.mktemp("recipe")
-    plan = artifact(dsl.Artifact, work / "plan")
-    plan_cuts.python_func(knowledge_rows=chain.knowledge_rows, plan=plan, cut_sizes=[1],
-                          qa_per_doc=3, seed=42, recipe=example_recipe(), shards=1)
-    replay = artifact(dsl.Dataset, work / "replay")
-    count_replay.python_func(tokenizer_files=chain.tokenizer_files, plan=plan, replay=replay,
-                             trust_remote_code=False)
+    plan, replay = planned_with_example_recipe(chain, work)
     replay.metadata.update(json.loads(json.dumps(replay.metadata), parse_int=float))
     out = {name: artifact(cls, work / name) for name, cls in (
         ("mixed", dsl.Dataset), ("validation", dsl.Dataset), ("metrics", dsl.Metrics),
