@@ -80,6 +80,7 @@ def build_mixing_stage(settings: ClusterSettings = ClusterSettings(),
         args = dict(zip(names, values))
         loaded = settings.apply(load_knowledge(
             save_gpt_oss_format=args["save_gpt_oss_format"],
+            max_sample_chars=args["max_sample_chars"],
             **{source: args[source] for source in sources}))
         knowledge_rows = loaded.outputs["knowledge_rows"]
         planned = settings.apply(plan_cuts(knowledge_rows=knowledge_rows,

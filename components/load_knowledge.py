@@ -10,6 +10,7 @@ def load_knowledge(
     knowledge_rows: Output[Dataset],
     metrics: Output[Metrics],
     save_gpt_oss_format: bool,
+    max_sample_chars: int,
     step03: Input[Artifact] = None,
     extractive_summary: Input[Dataset] = None,
     detailed_summary: Input[Dataset] = None,
@@ -21,12 +22,12 @@ def load_knowledge(
     writes) — in both sdg_hub layouts, clean and normalise them, and write one typed Parquet
     table. A set given both ways, or no input at all, is an error."""
     from knowledge_mixing.logs import configure_logging
-    from knowledge_mixing.stages.load import load_stage
+    from knowledge_mixing.stages.load import LoadOptions, load_stage
 
     configure_logging()
     given = {"extractive_summary": extractive_summary, "detailed_summary": detailed_summary,
              "key_facts_to_qa": key_facts_to_qa, "document_based_qa": document_based_qa}
     measured = load_stage(step03.path if step03 else None, knowledge_rows.path,
-                          save_gpt_oss_format,
+                          LoadOptions(save_gpt_oss_format, max_sample_chars),
                           {name: dataset.path for name, dataset in given.items() if dataset})
     measured.publish(metrics, knowledge_rows=knowledge_rows)

@@ -5,12 +5,15 @@ wins over its variable. A bad value names the variable and what it expected.
 """
 from __future__ import annotations
 
+import difflib
+from pathlib import Path
 from typing import Mapping
 
 from .errors import ParameterError
 from .parameters import SETTINGS, boolean
 
 HF_TOKEN_VARIABLE = "HF_TOKEN"
+KNOWN_VARIABLES = tuple(v for s in SETTINGS if s.variable for v in (s.variable, *s.aliases))
 
 
 def _parse(setting, variable: str, text: str):
@@ -32,6 +35,29 @@ def settings_from_environment(environ: Mapping[str, str]) -> dict[str, tuple[obj
                                      "disagree; set one of them")
             settings.setdefault(setting.name, (value, variable))
     return settings
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The variables of a `.env` file (none when there is no file), read as python-dotenv reads
+    them for the notebook. A line that does not parse, or a name that is a near miss of one of
+    ours (CUT_SIZE for CUT_SIZES), is an error naming the file and the line."""
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+    from dotenv.parser import parse_stream
+
+    with open(path, encoding="utf-8") as stream:
+        for binding in parse_stream(stream):
+            where = f"{path}, line {binding.original.line}"
+            if binding.error:
+                raise ParameterError(f"{where}: cannot be read as NAME=VALUE "
+                                     f"({binding.original.string.strip()[:60]!r})")
+            if binding.key and binding.key not in KNOWN_VARIABLES:
+                close = difflib.get_close_matches(binding.key, KNOWN_VARIABLES, n=1, cutoff=0.8)
+                if close:
+                    raise ParameterError(f"{where}: {binding.key} is not a setting; did you mean "
+                                         f"{close[0]}?")
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
 def env_example() -> str:

@@ -29,3 +29,7 @@ class LocalRunError(MixingError, RuntimeError):
 
 class SubmitError(MixingError, RuntimeError):
     """A run could not be created on the server: the message says why and what to do."""
+
+
+class OutputError(MixingError, OSError):
+    """The output folder cannot take this run's files: the message says why and what to do."""

@@ -28,14 +28,20 @@ def text(value: str, name: str) -> str:
     return value.strip()
 
 
+def non_empty_text(value: str, name: str) -> str:
+    if not value.strip():
+        raise ParameterError(f"{name}: empty; give a value")
+    return value.strip()
+
+
 def boolean(value: str, name: str) -> bool:
     if value.strip().lower() not in ("true", "false"):
         raise ParameterError(f"{name}={value!r}: expected true or false (any case)")
     return value.strip().lower() == "true"
 
 
-def integer(low: int | None = None) -> Callable[[str, str], int]:
-    return lambda value, name: number(value, name, integer=True, low=low)
+def integer(low: int | None = None, high: int | None = None) -> Callable[[str, str], int]:
+    return lambda value, name: number(value, name, integer=True, low=low, high=high)
 
 
 def real(low: float, high: float, high_open: bool = False) -> Callable[[str, str], float]:
@@ -115,7 +121,8 @@ SETTINGS: tuple[Setting, ...] = (
             parse=text),
     Setting("tokenizer", str, BUNDLED_TOKENIZER,
             "student tokenizer: a hub model id, a local directory, or bundled-qwen (offline)",
-            flags=dict.fromkeys(BOTH, "--tokenizer"), parse=text, variable="TOKENIZER_MODEL",
+            flags=dict.fromkeys(BOTH, "--tokenizer"), parse=non_empty_text,
+            variable="TOKENIZER_MODEL",
             aliases=("TOKENIZER_MODEL_NAME",), pipeline=PIPELINE),
     Setting("tokenizer_uri", str, None,
             "with --tokenizer-from-uri: URI of the tokenizer files (disconnected clusters)",
@@ -141,6 +148,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shards", int, 1,
             "token-counting tasks (pods), each taking a share of the raw documents; same output "
             "bytes", flags=dict.fromkeys(BOTH, "--shards"), parse=integer(1), pipeline=STAGE),
+    Setting("max_sample_chars", int, 2_000_000,
+            "a row whose sample is longer (characters of outline, document, question, response "
+            "and reasoning) stops the run, naming its file and line",
+            flags=dict.fromkeys(BOTH, "--max-sample-chars"), parse=integer(1), pipeline=STAGE),
     Setting("recipe", str, "",
             "the mixing recipe, YAML or JSON (a file for the flag, its text for the parameter); "
             "the flags below override single keys", flags=dict.fromkeys(BOTH, "--recipe"),
@@ -158,7 +169,7 @@ SETTINGS: tuple[Setting, ...] = (
             flags=dict.fromkeys(BOTH, "--max-seq-len"), parse=integer(1),
             recipe_key="max_seq_len", shown_default="none"),
     Setting("target_tokens", int, None, "scale the knowledge sets to about this many tokens per cut",
-            flags=dict.fromkeys(BOTH, "--target-tokens"), parse=integer(1),
+            flags=dict.fromkeys(BOTH, "--target-tokens"), parse=integer(1, 10**10),
             recipe_key="target_tokens", shown_default="none"),
     Setting("shuffle", bool, False, "seeded shuffle of each cut's rows",
             flags=dict.fromkeys(BOTH, "--shuffle"), recipe_key="shuffle"),

@@ -18,6 +18,7 @@ from .errors import ParameterError, RecipeError
 from .numbers import number
 from .parameters import BY_NAME, default
 from .sets import SET_NAMES
+from .weighting import MAX_COPIES
 
 
 @dataclass(frozen=True)
@@ -72,17 +73,45 @@ class Recipe:
 
 RECIPE_KEYS = tuple(f.name for f in fields(Recipe))
 REPLAY_KEYS = ("path", "token_ratio")
+MAX_RECIPE_BYTES = 1 << 20
+"""A recipe is a few lines; a larger document is refused before it is parsed."""
+
+
+class _RecipeLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases (a few lines of aliases can expand to gigabytes) and
+    without duplicate keys (the last one would win unseen)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent) or getattr(self.peek_event(), "anchor", None):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(
+                None, None, "anchors and aliases (&, *) are not allowed in a recipe",
+                event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def read_recipe_text(text: str, source: str) -> dict:
     """A recipe document (YAML, of which JSON is a subset) as a mapping; an empty one is {}."""
+    if len(text.encode("utf-8")) > MAX_RECIPE_BYTES:
+        raise RecipeError(f"recipe {source}: {len(text.encode('utf-8')):,} bytes, more than a "
+                          f"recipe needs (limit {MAX_RECIPE_BYTES:,}); is this the right file?")
     try:
-        mapping = yaml.safe_load(text)
+        mapping = yaml.load(text, Loader=_RecipeLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
         raise RecipeError(f"recipe {source}:{where} not valid YAML or JSON "
-                          f"({getattr(e, 'problem', None) or e})") from e
+                          f"({getattr(e, 'problem', None) or e})") from None
     if mapping is None:
         return {}
     if not isinstance(mapping, dict):
@@ -106,7 +135,7 @@ def _weights(value, source: str) -> dict[str, float]:
         if name not in SET_NAMES:
             raise RecipeError(f"recipe {source}: sets.{name} is not a knowledge set; "
                               f"use {', '.join(SET_NAMES)}")
-        weights[name] = number(weight, f"recipe {source}: sets.{name}", low=0)
+        weights[name] = number(weight, f"recipe {source}: sets.{name}", low=0, high=MAX_COPIES)
     return weights
 
 

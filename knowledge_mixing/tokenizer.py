@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import logging
 import os
 import time
 from pathlib import Path
 
 from .errors import TokenizerError
+from .logs import progress
 from .stages import Measured
 
 log = logging.getLogger(__name__)
@@ -68,9 +70,18 @@ def hub_status(model_id: str, timeout: float = 5.0) -> str:
 
 
 def _directory_contents(source: Path) -> str:
+    """What the directory holds of a tokenizer, naming a file that is not valid JSON."""
     present = {p.name for p in source.iterdir()}
-    return ", ".join(f"{name} {'present' if name in present else 'missing'}"
-                     for name in ("tokenizer.json", "tokenizer_config.json"))
+    for path in sorted(source.glob("*.json")):
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError) as e:
+            where = f"line {e.lineno}, column {e.colno}" if isinstance(e, json.JSONDecodeError) \
+                else str(e)
+            return f"{path} is not valid JSON ({where}): the file is damaged; copy it again"
+    return "the directory has " + ", ".join(
+        f"{name} {'present' if name in present else 'missing'}"
+        for name in ("tokenizer.json", "tokenizer_config.json"))
 
 
 def load_tokenizer(name: str, trust_remote_code: bool = False):
@@ -78,6 +89,8 @@ def load_tokenizer(name: str, trust_remote_code: bool = False):
     Failures say which tokenizer was asked for, as what, what was found, and what to change."""
     from transformers import AutoTokenizer
 
+    if not name.strip():
+        raise TokenizerError(f"tokenizer {name!r}: empty; {CHANGE_IT}")
     source = bundled_tokenizer_dir() if name == BUNDLED_TOKENIZER else Path(name).expanduser()
     if source.is_dir():
         kind = f"local directory {source}"
@@ -94,7 +107,7 @@ def load_tokenizer(name: str, trust_remote_code: bool = False):
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:
-        found = (f"the directory has {_directory_contents(source)}" if source.is_dir()
+        found = (_directory_contents(source) if source.is_dir()
                  else hub_status(name))
         raise TokenizerError(
             f"tokenizer {name!r} ({kind}) could not be loaded, so its chat template could not be "
@@ -114,8 +127,11 @@ def load_tokenizer(name: str, trust_remote_code: bool = False):
 def save_tokenizer(name: str, out_dir: str, trust_remote_code: bool = False) -> Measured:
     """Resolve the tokenizer once and save its files, so the counting step (and anyone auditing
     the run) uses exactly these files; measure what identifies them."""
+    started = time.perf_counter()
     tokenizer = load_tokenizer(name, trust_remote_code)
     tokenizer.save_pretrained(out_dir)
+    progress(log, "tokenizer: %s (%s, %d tokens) (%.1fs)", name, type(tokenizer).__name__,
+             len(tokenizer), time.perf_counter() - started)
     return Measured({"tokenizer_files": {
         "tokenizer": name,
         "tokenizer_class": type(tokenizer).__name__,

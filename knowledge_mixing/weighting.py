@@ -11,6 +11,12 @@ import hashlib
 import heapq
 import math
 
+from .errors import ParameterError
+
+MAX_COPIES = 100
+"""The most copies of one sample a recipe may ask for: a set's weight, or what a token target or
+a replay ratio works out to. More is a mistake (and would not fit in memory)."""
+
 
 def seeded_order(keys: list[bytes], seed: int, purpose: str) -> list[int]:
     """Positions of `keys` in the order of sha256(seed, purpose, key); equal keys keep their
@@ -36,12 +42,20 @@ def copies(order: list[int], taken: int) -> list[int]:
     return result
 
 
-def take_for_tokens(streams: list[tuple[list[int], float]], target: int) -> list[int]:
+def take_for_tokens(streams: list[tuple[list[int], float]], target: int, name: str) -> list[int]:
     """Per stream (its samples' token lengths in seeded order, and its weight): how many steps
     to take so the total lands as close to `target` tokens as whole samples allow, keeping the
     streams' step counts in the ratio of weight × size. Stream i's step j is due at
     (j + ½) / (weight × size); steps are taken in due order, and the walk stops at the step
-    that brings the total closest to the target (within half a sample)."""
+    that brings the total closest to the target (within half a sample). A target that would take
+    some sample more than MAX_COPIES times is an error naming `name`."""
+    weighted = sum(weight * sum(lengths) for lengths, weight in streams if weight > 0)
+    heaviest = max((weight for lengths, weight in streams if lengths and weight > 0), default=0)
+    if weighted and target / weighted * heaviest > MAX_COPIES:
+        raise ParameterError(
+            f"{name}: {target:,} tokens would take each sample about "
+            f"{target / weighted * heaviest:,.0f} times from the {weighted:,.0f} (weighted) tokens "
+            f"there are (at most {MAX_COPIES}); lower it, or give more data")
     taken = [0] * len(streams)
     heap = [(0.5 / (weight * len(lengths)), i) for i, (lengths, weight) in enumerate(streams)
             if lengths and weight > 0]
@@ -107,7 +121,8 @@ def knowledge_copies(sets: list[str], lengths: list[int], ids: list[bytes], reci
         taken = [weighted_count(recipe.weight(name), len(training)) for name, training, _ in streams]
     else:
         taken = take_for_tokens([([lengths[training[p]] for p in order], recipe.weight(name))
-                                 for name, training, order in streams], recipe.target_tokens)
+                                 for name, training, order in streams], recipe.target_tokens,
+                                f"recipe target_tokens {recipe.target_tokens:,}")
     for (name, training, order), count in zip(streams, taken):
         for position, k in enumerate(copies(order, count)):
             copies_per_row[training[position]] = k
@@ -117,14 +132,14 @@ def knowledge_copies(sets: list[str], lengths: list[int], ids: list[bytes], reci
 
 
 def replay_copies(lengths: list[int], ids: list[bytes], token_ratio: float, knowledge_tokens: int,
-                  recipe, purpose: str) -> tuple[list[int], dict]:
+                  recipe, purpose: str, name: str) -> tuple[list[int], dict]:
     """Copies of each row of one replay source so its tokens come within half a sample of
     token_ratio × the cut's knowledge tokens (cycling through the source if it is short)."""
     rows = list(range(len(lengths)))
     fitting = fits(rows, lengths, recipe.max_seq_len)
     order = seeded_order([ids[i] for i in fitting], recipe.seed, purpose)
     target = round(token_ratio * knowledge_tokens)
-    [taken] = take_for_tokens([([lengths[fitting[p]] for p in order], 1.0)], target)
+    [taken] = take_for_tokens([([lengths[fitting[p]] for p in order], 1.0)], target, name)
     copies_per_row = [0] * len(lengths)
     for position, k in enumerate(copies(order, taken)):
         copies_per_row[fitting[position]] = k

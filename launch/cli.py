@@ -1,14 +1,23 @@
 """The command line: `run` (the whole pipeline on this machine), `compile` (the YAML users
 upload), `submit` (a run on a Data Science Pipelines server)."""
 import argparse
+import contextlib
 import json
 import os
+import shutil
+import signal
 import sys
+import threading
+import traceback
 from pathlib import Path
 from typing import List, Optional
 
 from components.image import IMAGE
-from knowledge_mixing.errors import LocalRunError, ParameterError, SubmitError
+from knowledge_mixing.environment import read_env_file
+from knowledge_mixing.errors import InputError, MixingError, ParameterError
+from knowledge_mixing.io.output_folder import check_output_location
+from knowledge_mixing.io.paths import resolve_input_path
+from knowledge_mixing.parameters import BY_NAME
 from knowledge_mixing.run_summary import summary_table
 from knowledge_mixing.sets import SET_NAMES
 
@@ -18,6 +27,7 @@ from .settings import add_setting_arguments, run_parameters
 REPOSITORY = Path(__file__).resolve().parent.parent
 EXAMPLE_INPUT = REPOSITORY / "examples" / "step_03"
 DEFAULT_PIPELINE_FILE = "knowledge_mixing_pipeline.yaml"
+DEBUG_VARIABLE = "KNOWLEDGE_MIXING_DEBUG"
 DESCRIPTION = """The knowledge-mixing pipelines and their command line.
 
     python pipeline.py run        # the whole mixing pipeline on this machine (KFP local runner)
@@ -99,17 +109,26 @@ def parse_param(text: str) -> tuple:
 def command_line() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pipeline.py", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true",
+                        help="show every log line of the pipeline's tasks (default: one line per "
+                        "task)")
+    common.add_argument("--debug", action="store_true",
+                        help=f"show the traceback of a failure (or set {DEBUG_VARIABLE}=1); "
+                        "implies --verbose")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="run the whole pipeline on this machine")
+    run = commands.add_parser("run", parents=[common],
+                              help="run the whole pipeline on this machine")
     add_setting_arguments(run, "run")
 
-    comp = commands.add_parser("compile", help="write the pipeline YAML")
+    comp = commands.add_parser("compile", parents=[common], help="write the pipeline YAML")
     comp.add_argument("-o", "--output", type=Path, default=Path(DEFAULT_PIPELINE_FILE),
                       help="YAML file to write (default: %(default)s)")
     add_compile_arguments(comp)
 
-    sub = commands.add_parser("submit", help="create a run on a Data Science Pipelines server")
+    sub = commands.add_parser("submit", parents=[common],
+                              help="create a run on a Data Science Pipelines server")
     sub.add_argument("--host", required=True, help="the Data Science Pipelines route (https://...)")
     sub.add_argument("--token", help="bearer token (default: KFP_TOKEN, else `oc whoami -t`)")
     sub.add_argument("--experiment", default="knowledge-mixing",
@@ -123,57 +142,122 @@ def command_line() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    """Exit status: 0 done, 1 failed, 2 a setting is wrong, 130 interrupted. A failure is one line
+    on stderr; with --debug (or KNOWLEDGE_MIXING_DEBUG=1) its traceback too."""
     parser = command_line()
     args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get(DEBUG_VARIABLE, "").lower() not in ("", "0", "false")
+    name = f"{parser.prog} {args.command}"
     try:
-        if args.command == "compile":
-            from pipeline import build_pipeline
-
-            from .compile import compile_pipeline
-
-            compile_pipeline(build_pipeline(options_from_arguments(args)), str(args.output),
-                             args.image)
-            print(f"wrote {args.output}")
-            return 0
-        from dotenv import load_dotenv
-
-        load_dotenv(Path.cwd() / ".env", override=False)  # the notebook's settings file
-        parameters = run_parameters(args, dict(os.environ), args.command)
-        if args.command == "submit":
-            return submit_command(args, parameters)
-        return run_command(parser, args, parameters)
-    except ParameterError as e:
-        parser.error(str(e))
+        with interrupt_on_terminate():
+            return {"run": run_command, "compile": compile_command,
+                    "submit": submit_command}[args.command](args, verbose=args.verbose or debug)
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return 130
+    except MixingError as e:
+        if debug:
+            traceback.print_exc()
+        print(f"{name}: {'error' if isinstance(e, ParameterError) else 'failed'}: {e}",
+              file=sys.stderr)
+        return 2 if isinstance(e, ParameterError) else 1
 
 
-def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace,
-                parameters: dict) -> int:
+def descendants(pid: int) -> list[int]:
+    """Every process started under `pid`, children first (Linux /proc; elsewhere none)."""
+    found = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(child) for child in children.read_text().split()]
+        except OSError:
+            continue
+    return found + [grandchild for child in found for grandchild in descendants(child)]
+
+
+@contextlib.contextmanager
+def interrupt_on_terminate():
+    """Ctrl-C and SIGTERM stop the command's processes (the tasks of a local run and theirs)
+    and then the command, so that every clean-up runs (the work folder, the lock)."""
+    def interrupt(signum, frame):
+        for pid in descendants(os.getpid()):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, interrupt)
+                for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def compile_command(args: argparse.Namespace, verbose: bool) -> int:
+    from pipeline import build_pipeline
+
+    from .compile import compile_pipeline
+
+    compile_pipeline(build_pipeline(options_from_arguments(args)), args.output, args.image)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def settings_of(args: argparse.Namespace) -> dict:
+    """The run's parameters: flags over the environment, which the `.env` file of the working
+    directory (the notebook's settings file) completes, as python-dotenv's load_dotenv does
+    (HF_TOKEN there reaches the tasks too)."""
+    for name, value in read_env_file(Path.cwd() / ".env").items():
+        os.environ.setdefault(name, value)
+    return run_parameters(args, dict(os.environ), args.command)
+
+
+def run_command(args: argparse.Namespace, verbose: bool) -> int:
     from .local_run import run_locally
 
+    parameters = settings_of(args)
     sources = {name: Path(getattr(args, name)) for name in SET_NAMES if getattr(args, name)}
     if args.input or not sources:
         sources = {"step03": Path(args.input) if args.input else EXAMPLE_INPUT, **sources}
     for name, path in sources.items():
-        if name == "step03" and not path.is_dir():
-            parser.error(f"--input {path}: not a directory; pass the step-03 folder")
-        if not path.exists():
-            parser.error(f"--{name.replace('_', '-')} {path}: no such file or folder")
-    output = Path(args.output or "output/mixed")
-    try:
-        summary = run_locally(sources, output, parameters)
-    except LocalRunError as e:
-        print(f"\nknowledge mixing failed: {e}\nThe failing task's log is above.", file=sys.stderr)
-        return 1
+        flag = "--input" if name == "step03" else f"--{name.replace('_', '-')}"
+        try:
+            sources[name] = resolve_input_path(path, flag)
+        except InputError as e:  # a flag's path: a setting to change
+            raise ParameterError(str(e)) from e
+        if name == "step03" and not sources[name].is_dir():
+            raise ParameterError(f"--input {path}: not a directory; pass the step-03 folder")
+    output = Path(args.output or BY_NAME["output"].default)
+    check_output_location(output, list(sources.values()))
+    warn_if_short_of_space(output, list(sources.values()))
+    summary = run_locally(sources, output, parameters, verbose)
     print("\n" + summary_table(summary))
     print(f"\nwrote {len(summary['cuts'])} cut(s) and summary.json to {output}")
     return 0
 
 
-def submit_command(args: argparse.Namespace, parameters: dict) -> int:
+def warn_if_short_of_space(output: Path, inputs: list[Path]) -> None:
+    """A warning when the output's file system has less free space than twice the inputs (the
+    cuts repeat the knowledge rows; the intermediate tables hold them once more)."""
+    needed = 2 * sum(p.stat().st_size for path in inputs
+                     for p in ([path] if path.is_file() else path.rglob("*")) if p.is_file())
+    existing = next(p for p in (output.resolve(), *output.resolve().parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    if free < needed:
+        print(f"warning: {existing} has {free / 1e6:,.0f} MB free; this run may need about "
+              f"{needed / 1e6:,.0f} MB", file=sys.stderr)
+
+
+def submit_command(args: argparse.Namespace, verbose: bool) -> int:
     from pipeline import build_pipeline, uri_parameter
 
-    from .submit import submit
+    from .submit import check_host, submit
 
+    check_host(args.host)
+    parameters = settings_of(args)
     options = options_from_arguments(args)
     pipeline = build_pipeline(options)
     arguments = dict(parameters)
@@ -184,11 +268,7 @@ def submit_command(args: argparse.Namespace, parameters: dict) -> int:
         arguments.update({uri_parameter(source): args.input if source == "step03" else None
                           for source in options.input_sources()})
     arguments.update(dict(args.param))
-    try:
-        url = submit(pipeline, arguments, args.host, args.token, args.image, args.experiment,
-                     args.run_name)
-    except SubmitError as e:
-        print(f"submit failed: {e}", file=sys.stderr)
-        return 1
+    url = submit(pipeline, arguments, args.host, args.token, args.image, args.experiment,
+                 args.run_name)
     print(f"run created: {url}")
     return 0

@@ -1,42 +1,161 @@
-"""Running the real pipeline on this machine with the KFP local runner, and gathering its
-outputs (the cut files and summary.json) in the output folder."""
+"""Running the real pipeline on this machine with the KFP local runner, and committing its
+outputs (the cut files and summary.json) to the output folder as one transaction.
+
+The runner's own logs go to a log file (and to the terminal with --verbose); the terminal gets
+one progress line per task and, on failure, one line: the error and the task it happened in.
+"""
 import contextlib
 import json
+import os
 import re
-import shutil
 import sys
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
 from knowledge_mixing.errors import LocalRunError
+from knowledge_mixing.io.output_folder import OutputFolder
+from knowledge_mixing.logs import PROGRESS_MARK
 from knowledge_mixing.run_summary import run_summary
 
+LOG_NAME = ".knowledge-mixing.log"
+"""The last run's full log, inside the output folder."""
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
-class ErrorWatcher:
-    """Passes the local runner's task logs through to the terminal and remembers the last
-    exception line (`SomeError: message`), so a failed run can end with the cause, not only
-    with the name of the failed task."""
 
-    EXCEPTION_LINE = re.compile(r"^\s*(?:[A-Za-z_][\w.]*\.)?([A-Z]\w*(?:Error|Exception)): (.+)$")
+class LogRouter:
+    """Where the local runner's output goes: every line to the log file (and to the terminal with
+    `verbose`); the stages' progress lines to the terminal; the task that is running and the last
+    exception line remembered, so a failed run can end with its cause in one line."""
 
-    def __init__(self, stream):
-        self.stream, self.last_error = stream, None
+    EXCEPTION_LINE = re.compile(
+        r"^\s*(?:[A-Za-z_][\w.]*\.)?([A-Z]\w*(?:Error|Exception)|Exception): (.+)$")
+    DISK_FULL = re.compile(r"No space left on device|File too large|Disk quota exceeded|"
+                           r"os error (?:27|28|122)|Errno (?:27|28|122)")
+    TASK_FAILED = re.compile(r"Task '([\w-]+)' finished with status FAILURE")
+
+    def __init__(self, log_file, terminal, verbose: bool):
+        self.log_file, self.terminal, self.verbose = log_file, terminal, verbose
+        self.last_error = self.failed_task = None
+        self._lock = threading.Lock()
+        self._partial: dict[int, str] = {}  # per thread: text not yet ended by a newline
 
     def write(self, text: str) -> int:
-        for line in text.splitlines():
-            match = self.EXCEPTION_LINE.match(line)
-            if match:
-                self.last_error = f"{match.group(1)}: {match.group(2)}"
-        return self.stream.write(text)
+        with self._lock:
+            thread = threading.get_ident()
+            text = self._partial.pop(thread, "") + text
+            *lines, rest = text.split("\n")
+            if rest:
+                self._partial[thread] = rest
+            for line in lines:
+                self._line(ANSI.sub("", line))
+        return len(text)
+
+    def _line(self, line: str) -> None:
+        if self.log_file is not None:
+            try:
+                self.log_file.write(line + "\n")
+            except OSError:  # a full disk: the run's own error says so; keep the terminal going
+                self.log_file = None
+        if self.verbose:
+            self.terminal.write(line + "\n")
+        elif PROGRESS_MARK in line:
+            self.terminal.write("  " + line.split(PROGRESS_MARK, 1)[1] + "\n")
+            self.terminal.flush()
+        if match := self.EXCEPTION_LINE.match(line):
+            self.last_error = f"{match.group(1)}: {match.group(2)}"
+        if match := self.TASK_FAILED.search(line):
+            self.failed_task = self.failed_task or match.group(1)
 
     def flush(self) -> None:
-        self.stream.flush()
+        if self.log_file is not None:
+            with contextlib.suppress(OSError):
+                self.log_file.flush()
+        self.terminal.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def failure(self, error: Exception, output: Path) -> str:
+        """One line: the cause, and the task it happened in."""
+        where = f"task {self.failed_task}" if self.failed_task else "the local runner"
+        cause = self.last_error or ANSI.sub("", str(error))
+        if self.DISK_FULL.search(cause):
+            cause += (f"; the disk of {output} (where the run keeps its work files) is full, or "
+                      "a file size limit was reached: free some space or choose another --output")
+        return f"{cause} (in {where})"
 
 
-def run_locally(sources: dict, output_dir: Path, parameters: dict) -> dict:
+@contextlib.contextmanager
+def python_paths_kept():
+    """The KFP local runner replaces the text `python3` in every argument of a task's command
+    with this interpreter's path (kfp/local/subprocess_task_handler.py,
+    `replace_python_executable`), the task's executor input included, so a path holding
+    `python3` (a checkout under ~/python3_projects) arrives mangled. Keep the executor input
+    as it is; the rest is rewritten as before."""
+    from kfp.local import subprocess_task_handler as handler
+
+    original = handler.replace_python_executable
+
+    def replace_outside_executor_input(full_command, new_executable):
+        rewritten = original(full_command, new_executable)
+        for index, part in enumerate(full_command[:-1]):
+            if part == "--executor_input":
+                rewritten[index + 1] = full_command[index + 1]
+        return rewritten
+
+    handler.replace_python_executable = replace_outside_executor_input
+    try:
+        yield
+    finally:
+        handler.replace_python_executable = original
+
+
+@contextlib.contextmanager
+def log_file_at(path: Path):
+    """The run's log file; a full disk may refuse its last lines, which must not hide the run's
+    own error."""
+    log_file = open(path, "w", encoding="utf-8")
+    try:
+        yield log_file
+    finally:
+        with contextlib.suppress(OSError):
+            log_file.close()
+
+
+@contextlib.contextmanager
+def builtin_print_kept():
+    """The local runner indents its tasks' output by replacing `print` while a task runs; two
+    tasks of a ParallelFor running at once can leave the replacement in place for good. Put the
+    real one back."""
+    import builtins
+
+    original = builtins.print
+    try:
+        yield
+    finally:
+        builtins.print = original
+
+
+@contextlib.contextmanager
+def temporary_files_in(folder: Path):
+    """This process's and the tasks' temporary files under `folder` (the run's work folder)."""
+    previous_env, previous_dir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = tempfile.tempdir = str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = previous_dir
+        if previous_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = previous_env
+
+
+def run_locally(sources: dict, output_dir: Path, parameters: dict, verbose: bool = False) -> dict:
     """Run the real pipeline with the KFP local runner on `sources` (`step03` and/or set names →
-    paths, imported by URI) and gather its outputs in output_dir."""
+    paths, imported by URI) and commit its outputs to output_dir."""
     from kfp import local
 
     from pipeline import PipelineOptions, build_pipeline, uri_parameter
@@ -46,34 +165,34 @@ def run_locally(sources: dict, output_dir: Path, parameters: dict) -> dict:
     # resources do not apply on this machine.
     warnings.filterwarnings("ignore", message=".*non-Python base image", category=RuntimeWarning)
     warnings.filterwarnings("ignore", message=".*have no effect in the current local runner")
-    with tempfile.TemporaryDirectory(prefix="knowledge-mixing-") as pipeline_root:
-        local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=pipeline_root)
-        watcher = ErrorWatcher(sys.stdout)
-        try:
-            with contextlib.redirect_stdout(watcher):
-                outputs = build_pipeline(PipelineOptions(sources=tuple(sources)))(
-                    **{uri_parameter(name): str(path.resolve()) for name, path in sources.items()},
-                    **parameters).outputs
-        except RuntimeError as e:
-            cause = f"\n{watcher.last_error}" if watcher.last_error else ""
-            raise LocalRunError(f"{e}{cause}") from e
-        output_dir.mkdir(parents=True, exist_ok=True)
+    with OutputFolder(output_dir) as folder:
+        if folder.taken_over:
+            print(f"  (the lock of a run that ended without releasing it was taken over: "
+                  f"{folder.taken_over})")
+        work = folder.work_folder()
+        with log_file_at(output_dir / LOG_NAME) as log_file, temporary_files_in(work), \
+                python_paths_kept():
+            router = LogRouter(log_file, sys.stdout, verbose)
+            local.init(runner=local.SubprocessRunner(use_venv=False),
+                       pipeline_root=str(work / "pipeline"))
+            try:
+                # stderr too: the runner's logging falls back to it while parallel tasks swap
+                # the root logger's handlers
+                with contextlib.redirect_stdout(router), contextlib.redirect_stderr(router), \
+                        builtin_print_kept():
+                    outputs = build_pipeline(PipelineOptions(sources=tuple(sources)))(
+                        **{uri_parameter(name): str(path.resolve())
+                           for name, path in sources.items()},
+                        **parameters).outputs
+            except RuntimeError as e:
+                raise LocalRunError(router.failure(e, output_dir)) from e
         plan = json.loads(Path(outputs["plan"].path).read_text(encoding="utf-8"))
-        cut_reports = [dict(artifact.metadata) for artifact in outputs["cuts"]]
-        written = []
         for artifact, validation in zip(outputs["cuts"], outputs["validation_cuts"]):
-            written.append(artifact.metadata["file_name"])
-            shutil.copyfile(artifact.path, output_dir / written[-1])
+            folder.stage(artifact.metadata["file_name"], Path(artifact.path))
             if plan["recipe"]["validation_fraction"]:
-                written.append(validation.metadata["file_name"])
-                shutil.copyfile(validation.path, output_dir / written[-1])
+                folder.stage(validation.metadata["file_name"], Path(validation.path))
         summary = run_summary(parameters, dict(outputs["knowledge_rows"].metadata), plan,
-                              dict(outputs["samples"].metadata), cut_reports,
+                              dict(outputs["samples"].metadata),
+                              [dict(artifact.metadata) for artifact in outputs["cuts"]],
                               outputs["training_dataset"].metadata["cut"])
-    for pattern in ("combined_cut_*x.jsonl", "validation_cut_*x.jsonl"):
-        for stale in output_dir.glob(pattern):
-            if stale.name not in written:
-                print(f"removing {stale}: left by an earlier run, not produced by this one")
-                stale.unlink()
-    (output_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+        return folder.commit(summary)

@@ -5,12 +5,21 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import warnings
 from typing import Optional
 
 from knowledge_mixing.errors import ParameterError, SubmitError
 
 from .compile import compile_pipeline
+
+
+def check_host(host: str) -> None:
+    """The route as a URL with its scheme, before anything is compiled or sent."""
+    parts = urllib.parse.urlparse(host)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ParameterError(f"--host {host!r}: give the Data Science Pipelines route as a URL "
+                             "with its scheme, e.g. https://ds-pipeline-dspa-PROJECT.apps.CLUSTER")
 
 
 def bearer_token(explicit: Optional[str]) -> str:

@@ -175,12 +175,12 @@ def knowledge_rows(step03_dir, work: Path, save_gpt_oss_format: bool = False,
     `knowledge_rows` metadata)."""
     import pyarrow.parquet as pq
 
-    from knowledge_mixing.stages.load import load_stage
+    from knowledge_mixing.stages.load import LoadOptions, load_stage
 
     work.mkdir(parents=True, exist_ok=True)
     path = work / "knowledge_rows.parquet"
     measured = load_stage(None if step03_dir is None else str(step03_dir), str(path),
-                          save_gpt_oss_format, set_inputs)
+                          LoadOptions(save_gpt_oss_format), set_inputs)
     return pq.read_table(path), measured.metadata["knowledge_rows"]
 
 
@@ -204,7 +204,7 @@ def count(step03_dir, work: Path, cut_sizes=EXAMPLE_CUT_SIZES, qa_per_doc: int =
     """load → plan → count, as the components run them."""
     from knowledge_mixing.recipe import apply_recipe
     from knowledge_mixing.stages.count import count_stage
-    from knowledge_mixing.stages.load import load_stage
+    from knowledge_mixing.stages.load import LoadOptions, load_stage
     from knowledge_mixing.stages.plan import plan_stage
     from knowledge_mixing.tokenizer import BUNDLED_TOKENIZER
 
@@ -212,7 +212,8 @@ def count(step03_dir, work: Path, cut_sizes=EXAMPLE_CUT_SIZES, qa_per_doc: int =
     recipe = apply_recipe({"cut_sizes": list(cut_sizes), "qa_per_doc": qa_per_doc, "seed": seed,
                            **recipe_keys})
     rows, samples = work / "knowledge_rows.parquet", work / "samples.parquet"
-    loaded = load_stage(str(step03_dir), str(rows), save_gpt_oss_format).metadata["knowledge_rows"]
+    loaded = load_stage(str(step03_dir), str(rows),
+                        LoadOptions(save_gpt_oss_format)).metadata["knowledge_rows"]
     plan = plan_stage(str(rows), recipe, 1, loaded["input_sha256"],
                       str(work / "plan.json")).metadata["plan"]
     count_stage(str(rows), str(samples), plan["feasible_cuts"], recipe,

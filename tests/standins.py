@@ -130,7 +130,8 @@ def run_components(work: Path, step03=None, set_inputs: dict = None, cut_sizes=(
     out.knowledge_rows = artifact(dsl.Dataset, work / "knowledge_rows")
     out.load_metrics = artifact(dsl.Metrics, work / "load_metrics")
     load_knowledge.python_func(knowledge_rows=out.knowledge_rows, metrics=out.load_metrics,
-                               save_gpt_oss_format=save_gpt_oss_format, **inputs)
+                               save_gpt_oss_format=save_gpt_oss_format,
+                               max_sample_chars=2_000_000, **inputs)
     out.tokenizer_files = artifact(dsl.Artifact, work / "tokenizer")
     fetch_tokenizer.python_func(tokenizer=tokenizer, tokenizer_files=out.tokenizer_files,
                                 trust_remote_code=False)

@@ -345,16 +345,6 @@ def test_four_generation_tasks_feed_the_four_sets(quick_start, tmp_path):
     assert len(list((tmp_path / "root").glob("*/generate-flow*"))) == 4
 
 
-def test_a_failing_task_ends_the_output_with_its_own_error(clean_settings, tmp_path, capfd):
-    assert run("--output", tmp_path / "out", "--cut-sizes", "10,20") == 1
-    last = capfd.readouterr().err.strip().splitlines()
-    assert "Inner task failed: " in last[-3] and "plan-cuts" in last[-3]
-    assert last[-2].startswith("ParameterError: cut_sizes: no cut size in [10, 20] is feasible")
-    assert "extractive_summary 5.00" in last[-2]
-    assert last[-1] == "The failing task's log is above."
-    assert not (tmp_path / "out").exists()
-
-
 def test_four_per_set_inputs_give_the_bytes_of_the_folder(quick_start, clean_settings, tmp_path):
     """Each set as its own file, named as a KFP Dataset is (no extension) or a folder of JSONL;
     `--train-cut` picks the smaller cut for training."""

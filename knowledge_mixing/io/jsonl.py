@@ -10,14 +10,23 @@ from pathlib import Path
 from ..errors import InputError
 
 
-def json_lines(path: Path, sha256=None):
+def json_lines(path: Path, sha256=None, max_line_bytes: int | None = None):
     """(line number, object) of every non-blank line, with errors at their line and column;
-    every byte read also goes into the `sha256` hash, when one is given."""
+    every byte read also goes into the `sha256` hash, when one is given. A line longer than
+    `max_line_bytes` is an error, found without holding it."""
     with path.open("rb") as f:
-        for line_number, raw in enumerate(f, start=1):
+        line_number = 0
+        while True:
+            raw = f.readline(max_line_bytes + 1) if max_line_bytes else f.readline()
+            if not raw:
+                return
+            line_number += 1
+            where = f"{path}, line {line_number}"
+            if max_line_bytes and len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+                raise InputError(f"{where}: the line is longer than {max_line_bytes:,} bytes, far "
+                                 "longer than any sample; is the row broken? Fix or remove it")
             if sha256 is not None:
                 sha256.update(raw)
-            where = f"{path}, line {line_number}"
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:

@@ -23,6 +23,7 @@ from ..sampling import cut_mask, parse_cut_sizes, rank_rows, text_id
 from ..sets import SAMPLED_SET_NAMES, knowledge_set
 from ..token_counter import TokenCounter
 from ..tokenizer import load_tokenizer
+from ..logs import progress
 from . import Measured
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,8 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
                 release_memory()
                 log.info("count tokens: %d of %d rows, %d tokens (%.1fs)", rows, kept, tokens,
                          time.perf_counter() - started)
-    log.info("count tokens: done on %d processes, %s (%.2fs)", workers, counters.report(),
-             time.perf_counter() - started)
+    progress(log, "count: %d samples, %d tokens, on %d processes, %s (%.1fs)", rows, tokens,
+             workers, counters.report(), time.perf_counter() - started)
     return Measured({"samples": {"shard": shard, "shards": shards, "rows_counted": rows,
                                  "tokens_counted": tokens, "tokenizer": tokenizer_name}},
                     {"rows_counted": rows, "tokens_counted": tokens})

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..io.memory import release_memory
+from ..logs import progress
 from . import Measured
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ def gather_stage(shard_paths: list[str], samples_path: str, tokenizer_name: str 
         shutil.copyfile(shard_paths[0], samples_path)
         lengths = pq.read_table(samples_path, columns=["token_length"])["token_length"]
         rows, tokens = len(lengths), pc.sum(lengths).as_py() or 0
-        log.info("gather: 1 shard, %d rows, %d tokens", rows, tokens)
+        progress(log, "gather: 1 shard, %d samples, %d tokens", rows, tokens)
         return _measured(rows, tokens, tokenizer_name)
     files = [pq.ParquetFile(path) for path in shard_paths]
     groups = [iter(range(f.metadata.num_row_groups)) for f in files]
@@ -58,7 +59,7 @@ def gather_stage(shard_paths: list[str], samples_path: str, tokenizer_name: str 
             else:
                 advance(k)
             release_memory()
-    log.info("gather: %d shard(s), %d rows, %d tokens", len(files), rows, tokens)
+    progress(log, "gather: %d shards, %d samples, %d tokens", len(files), rows, tokens)
     return _measured(rows, tokens, tokenizer_name)
 
 

@@ -21,7 +21,9 @@ from pyarrow import json as pa_json
 from ..errors import InputError
 from ..io.jsonl import HashingFile, json_lines
 from ..io.memory import release_memory
+from ..io.paths import exists_or_link, jsonl_files, resolve_input_path
 from ..knowledge_rows import KNOWLEDGE_ROWS_SCHEMA
+from ..parameters import default
 from ..sets import (
     GPT_OSS_BAD_QUESTION_MARKERS,
     REASONING_COLUMN,
@@ -32,6 +34,7 @@ from ..sets import (
     SETS,
     KnowledgeSet,
 )
+from ..logs import progress
 from . import Measured
 
 log = logging.getLogger(__name__)
@@ -44,7 +47,7 @@ PROJECTION = pa.schema(
 """The only input columns mixing reads; the parser skips every other one."""
 READ_BLOCK = 4 << 20
 """Bytes pyarrow parses at a time: memory stays near a few blocks whatever the file's size."""
-MAX_READ_BLOCK = 1 << 30
+MAX_READ_BLOCK = 256 << 20
 PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=PROJECTION, unexpected_field_behavior="ignore")
 
 
@@ -77,7 +80,7 @@ def is_gpt_oss_bad_question(question: str) -> bool:
 def find_set_files(step03_dir: str | Path) -> tuple[dict[str, list[Path]], list[str]]:
     """Map each present set folder to its JSONL files; also return the absent set names."""
     root = Path(step03_dir)
-    if not root.is_dir():
+    if not exists_or_link(root) or not resolve_input_path(root, "step-03 input").is_dir():
         raise InputError(
             f"step-03 input {root} is not a directory: pass the generation step's output folder "
             f"(sub-folders {', '.join(SET_NAMES)})"
@@ -86,10 +89,13 @@ def find_set_files(step03_dir: str | Path) -> tuple[dict[str, list[Path]], list[
     absent: list[str] = []
     for name in SET_NAMES:
         folder = root / name
-        if not folder.is_dir():
+        if not exists_or_link(folder):
             absent.append(name)
             continue
-        jsonl = sorted(p for p in folder.glob("*.jsonl") if p.is_file())
+        if not resolve_input_path(folder, "set folder").is_dir():
+            raise InputError(f"set folder {folder}: not a folder; the step-03 input holds one "
+                             "folder of JSONL files per set")
+        jsonl = jsonl_files(folder, f"set {name}:")
         if not jsonl:
             raise InputError(
                 f"{folder}: the folder exists but holds no .jsonl file; remove the folder if the "
@@ -108,15 +114,16 @@ def find_set_files(step03_dir: str | Path) -> tuple[dict[str, list[Path]], list[
 def set_input_files(name: str, path: str | Path) -> list[Path]:
     """A per-set input (a generation task's Dataset): one JSONL file, or a folder of them."""
     path = Path(path)
-    if path.is_file():
+    resolved = resolve_input_path(path, f"input `{name}`")
+    if resolved.is_file():
         return [path]
-    if path.is_dir():
-        jsonl = sorted(p for p in path.glob("*.jsonl") if p.is_file())
+    if resolved.is_dir():
+        jsonl = jsonl_files(path, f"input `{name}`:")
         if not jsonl:
             raise InputError(f"input `{name}` ({path}): the folder holds no .jsonl file; give a "
                              "JSONL file or a folder of JSONL files")
         return jsonl
-    raise InputError(f"input `{name}` ({path}): no such file or folder")
+    raise InputError(f"input `{name}` ({path}): neither a file nor a folder")
 
 
 def collect_sources(step03_dir: str | Path | None, set_inputs: dict[str, str | Path]
@@ -193,7 +200,15 @@ def _reasoning(row: dict, where: str) -> str | None:
     return text.strip()
 
 
-def _normalise(row: dict, kset: KnowledgeSet, save_gpt_oss_format: bool, counts: SetCounts,
+@dataclass(frozen=True)
+class LoadOptions:
+    save_gpt_oss_format: bool = False
+    max_sample_chars: int = default("max_sample_chars")
+    """A row whose sample (outline, document, question, response, reasoning) is longer is an
+    error: no real sample is, and one such row would hold the whole run's memory."""
+
+
+def _normalise(row: dict, kset: KnowledgeSet, options: LoadOptions, counts: SetCounts,
                where: str) -> tuple | None:
     """One input row as a KNOWLEDGE_ROWS_SCHEMA tuple, or None when a rule drops it (counted)."""
     counts.rows_read += 1
@@ -202,6 +217,13 @@ def _normalise(row: dict, kset: KnowledgeSet, save_gpt_oss_format: bool, counts:
     )
     raw_document = _raw_document(row, kset, where)
     reasoning = _reasoning(row, where)
+    size = sum(len(text) for text in (document_outline, document, question, response,
+                                      reasoning or ""))
+    if size > options.max_sample_chars:
+        raise InputError(f"{where}: the sample is {size:,} characters long, more than "
+                         f"max_sample_chars ({options.max_sample_chars:,}); is the row broken? "
+                         "Fix or remove it, or raise --max-sample-chars")
+    save_gpt_oss_format = options.save_gpt_oss_format
     if save_gpt_oss_format and is_gpt_oss_bad_question(question):
         counts.dropped_gpt_oss_filter += 1
         return None
@@ -213,14 +235,16 @@ def _normalise(row: dict, kset: KnowledgeSet, save_gpt_oss_format: bool, counts:
     return (kset.name, raw_document, document, document_outline, question, response, reasoning)
 
 
-def _explain(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, error: Exception):
+def _explain(path: Path, kset: KnowledgeSet, options: LoadOptions, error: Exception):
     """The fast reader failed: re-read line by line to name the line and column at fault."""
-    for line_number, row in json_lines(path):
-        _normalise(row, kset, save_gpt_oss_format, SetCounts(), f"{path}, line {line_number}")
+    # a line far longer than any sample (old layouts repeat the document in prompt columns) is
+    # refused before it is parsed
+    for line_number, row in json_lines(path, max_line_bytes=16 * options.max_sample_chars):
+        _normalise(row, kset, options, SetCounts(), f"{path}, line {line_number}")
     raise InputError(f"{path}: cannot be read as JSON Lines ({error})") from error
 
 
-def read_set_file(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, counts: SetCounts,
+def read_set_file(path: Path, kset: KnowledgeSet, options: LoadOptions, counts: SetCounts,
                   sha256: dict[Path, str]):
     """Yield one JSONL file's normalised rows in batches, counting every row read or dropped;
     once the whole file is read, record its sha256 in `sha256`.
@@ -232,14 +256,14 @@ def read_set_file(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, cou
     rows_before, block_size = counts.rows_read, READ_BLOCK
     while True:
         try:
-            options = pa_json.ReadOptions(block_size=block_size, use_threads=True)
+            read_options = pa_json.ReadOptions(block_size=block_size, use_threads=True)
             skip = counts.rows_read - rows_before  # yielded before a restart
             with HashingFile(path) as source:
-                for batch in pa_json.open_json(source, read_options=options,
+                for batch in pa_json.open_json(source, read_options=read_options,
                                                parse_options=PARSE_OPTIONS):
                     fresh = batch.to_pylist()[skip:]
                     skip = max(0, skip - batch.num_rows)
-                    rows = [_normalise(row, kset, save_gpt_oss_format, counts, f"{path}")
+                    rows = [_normalise(row, kset, options, counts, f"{path}")
                             for row in fresh]
                     yield [row for row in rows if row is not None]
                 sha256[path] = source.sha256.hexdigest()
@@ -251,20 +275,20 @@ def read_set_file(path: Path, kset: KnowledgeSet, save_gpt_oss_format: bool, cou
             if counts.rows_read == rows_before and "Empty JSON stream" in str(error):
                 raise InputError(f"{path}: the file holds no rows; re-run the {kset.name} flow "
                                  "or remove the file") from error
-            _explain(path, kset, save_gpt_oss_format, error)
+            _explain(path, kset, options, error)
         except (InputError, UnicodeDecodeError) as error:  # pyarrow leaves UTF-8 to Python
-            _explain(path, kset, save_gpt_oss_format, error)
+            _explain(path, kset, options, error)
 
 
 class Step03Reader:
     """The knowledge sets — from the step-03 folder, per-set inputs, or both — as a stream of
     KNOWLEDGE_ROWS_SCHEMA record batches, set after set. Either form gives the same batches."""
 
-    def __init__(self, step03_dir: str | Path | None = None, save_gpt_oss_format: bool = False,
+    def __init__(self, step03_dir: str | Path | None = None, options: LoadOptions = LoadOptions(),
                  set_inputs: dict[str, str | Path] | None = None):
         self.files, self.origins = collect_sources(step03_dir, set_inputs or {})
         self.absent_sets = [name for name in SET_NAMES if name not in self.files]
-        self.save_gpt_oss_format = save_gpt_oss_format
+        self.options = options
         self.counts: dict[str, SetCounts] = {}
         self.sha256: dict[Path, str] = {}
         """Every file read so far → its sha256, from the same read that parsed it."""
@@ -282,14 +306,20 @@ class Step03Reader:
                 continue
             started = time.perf_counter()
             counts = self.counts[kset.name] = SetCounts(files=len(self.files[kset.name]))
+            read: dict[str, Path] = {}  # sha256 → the file of this set that had it
             for path in self.files[kset.name]:
                 try:
-                    for rows in read_set_file(path, kset, self.save_gpt_oss_format, counts,
-                                              self.sha256):
+                    for rows in read_set_file(path, kset, self.options, counts, self.sha256):
                         if rows:
                             yield pa.RecordBatch.from_pylist(
                                 [dict(zip(KNOWLEDGE_ROWS_SCHEMA.names, row)) for row in rows],
                                 schema=KNOWLEDGE_ROWS_SCHEMA)
+                    twin = read.setdefault(self.sha256[path], path)
+                    if twin != path:
+                        raise InputError(
+                            f"{twin} and {path} hold the same bytes (sha256 "
+                            f"{self.sha256[path][:12]}…): the {kset.name} set would count every "
+                            "row twice; remove one of them")
                 except InputError as e:
                     origin = self.origins[kset.name]
                     if origin.startswith("input"):  # name the pipeline input, not only the path
@@ -304,12 +334,13 @@ class Step03Reader:
             )
 
 
-def load_stage(step03_dir: str | None, knowledge_rows_path: str, save_gpt_oss_format: bool,
+def load_stage(step03_dir: str | None, knowledge_rows_path: str, options: LoadOptions,
                set_inputs: dict[str, str] | None = None) -> Measured:
     """Load and normalise the knowledge sets (the step-03 folder and/or per-set inputs),
     streaming them into the knowledge rows Parquet; measure counts per set and every input
     file's sha256."""
-    reader = Step03Reader(step03_dir, save_gpt_oss_format, set_inputs)
+    started = time.perf_counter()
+    reader = Step03Reader(step03_dir, options, set_inputs)
     rows = 0
     with pq.ParquetWriter(knowledge_rows_path, KNOWLEDGE_ROWS_SCHEMA) as writer:
         for batch in reader.batches():
@@ -317,8 +348,10 @@ def load_stage(step03_dir: str | None, knowledge_rows_path: str, save_gpt_oss_fo
             rows += batch.num_rows
             del batch
             release_memory()
-    log.info("load: wrote %d rows of %d sets to Parquet (absent sets: %s)", rows,
-             len(reader.counts), ", ".join(reader.absent_sets) or "none")
+    read = sum(counts.rows_read for counts in reader.counts.values())
+    progress(log, "load: %d rows read, %d kept, of %d sets (absent: %s) (%.1fs)", read, rows,
+             len(reader.counts), ", ".join(reader.absent_sets) or "none",
+             time.perf_counter() - started)
     sets = {name: counts.as_dict() for name, counts in reader.counts.items()}
     metrics = {f"{name}.{key}": value for name, counts in sets.items()
                for key, value in counts.items()}

@@ -20,6 +20,7 @@ from ..run_summary import cut_file_name, validation_file_name
 from ..sampling import cut_mask, parse_cut_sizes, text_id
 from ..sets import SET_NAMES
 from ..weighting import knowledge_copies, replay_copies
+from ..logs import progress
 from . import Measured
 from .plan import read_plan
 
@@ -110,6 +111,7 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
     copies_per_row, held, knowledge = knowledge_copies(
         keys["set"], keys["token_length"], keys["sample_id"], recipe, SET_NAMES)
     del keys
+    check_not_empty(cut, knowledge, recipe)
     knowledge_tokens = sum(s["mixed"]["tokens"] for s in knowledge.values())
     # per row of the samples file, not only of the cut, to walk its row groups
     copies_by_row, held_by_row = [0] * samples.metadata.num_rows, [False] * samples.metadata.num_rows
@@ -139,13 +141,14 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
         for index, source in enumerate(recipe.replay):
             rows = replay.filter(pc.equal(replay["source"], index))
             lengths = rows["token_length"].to_pylist()
+            name = f"recipe replay[{index}] ({source.path}, token_ratio {source.token_ratio:g})"
             copies_of_source, report = replay_copies(lengths, rows["sample_id"].to_pylist(),
                                                      source.token_ratio, knowledge_tokens,
-                                                     recipe, f"replay:{index}")
-            if report["target_tokens"] and not report["mixed"]["samples"]:
+                                                     recipe, f"replay:{index}", name)
+            if report["target_tokens"] and report["over_length"]["samples"] == len(lengths):
                 raise ParameterError(
-                    f"recipe replay[{index}]: no row of {source.path} is shorter than max_seq_len "
-                    f"{recipe.max_seq_len}, so its {report['target_tokens']} tokens cannot be met")
+                    f"{name}: no row is shorter than max_seq_len {recipe.max_seq_len}, so its "
+                    f"{report['target_tokens']:,} tokens cannot be met; raise max_seq_len")
             taken = _expanded(rows, copies_of_source)
             training.add(taken["row_json"])
             statistics.lengths += taken["token_length"].to_pylist()
@@ -159,7 +162,7 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
     replay_tokens = sum(s["mixed"]["tokens"] for s in replay_sources)
     samples_written = sum(s["samples"] for s in per_set.values()) + replay_samples
     tokens = sum(s["tokens"] for s in per_set.values()) + replay_tokens
-    log.info("mix cut %d: wrote %d rows, %d tokens (%s%s)%s (%.2fs)", cut, samples_written, tokens,
+    progress(log, "mix cut %d: wrote %d rows, %d tokens (%s%s)%s (%.2fs)", cut, samples_written, tokens,
              ", ".join(f"{k} {v['samples']}" for k, v in per_set.items()),
              f", replay {replay_samples}" if recipe.replay else "",
              f"; validation {validation.count} rows" if recipe.validation_fraction else "",
@@ -179,6 +182,27 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
         "recipe": recipe.to_dict(),
         "recipe_sha256": recipe.fingerprint(),
     }
+
+
+def check_not_empty(cut: int, knowledge: dict, recipe: Recipe) -> None:
+    """A cut with no knowledge sample left after the recipe is an error that says why."""
+    if any(account["mixed"]["samples"] for account in knowledge.values()):
+        return
+    reasons = []
+    over_length = sum(a["over_length"]["samples"] for a in knowledge.values())
+    if over_length:
+        reasons.append(f"{over_length:,} samples are max_seq_len {recipe.max_seq_len} tokens or "
+                       "longer")
+    held = sum(a["validation"]["samples"] for a in knowledge.values())
+    if held:
+        reasons.append(f"{held:,} are held out for validation (validation_fraction "
+                       f"{recipe.validation_fraction:g})")
+    if any(a["weight"] == 0 for a in knowledge.values()):
+        reasons.append("sets of weight 0 are left out: "
+                       + ", ".join(n for n, a in knowledge.items() if a["weight"] == 0))
+    raise ParameterError(f"recipe: cut {cut} would hold no knowledge sample: "
+                         + ("; ".join(reasons) or "the cut has no rows")
+                         + "; change the recipe")
 
 
 def mix_stage(samples_path: str, replay_path: str, plan_path: str, cut: int, output_path: str,

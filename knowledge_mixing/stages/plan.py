@@ -11,6 +11,7 @@ from ..numbers import number
 from ..recipe import Recipe, apply_recipe
 from ..sampling import plan_cuts, summaries_per_raw_document
 from ..sets import SAMPLED_SET_NAMES
+from ..logs import progress
 from . import Measured
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ def plan_stage(knowledge_rows_path: str, recipe: Recipe, shards, input_sha256: d
     plan = plan_cuts(list(recipe.cut_sizes), averages)
     for cut, reason in plan.infeasible.items():
         log.warning("plan: cut %d dropped as infeasible: %s", cut, reason)
+    progress(log, "plan: cuts %s feasible%s", ", ".join(map(str, plan.feasible)),
+             f" ({', '.join(map(str, plan.infeasible))} dropped)" if plan.infeasible else "")
     log.info("plan: feasible cuts %s; summaries per raw document: %s; %d shard(s); recipe %s",
              plan.feasible,
              ", ".join(f"{k} {v:.2f}" for k, v in averages.items()) or "no sampled set present",

@@ -24,6 +24,7 @@ from ..rows import output_row_json, replay_metadata
 from ..sampling import text_id
 from ..token_counter import TokenCounter
 from ..tokenizer import load_tokenizer
+from ..logs import progress
 from . import Measured
 
 log = logging.getLogger(__name__)
@@ -89,11 +90,11 @@ def replay_stage(recipe: Recipe, tokenizer: str, trust_remote_code: bool,
                  replay_path: str) -> Measured:
     """Read, check and count the recipe's replay sources once for all cuts (an empty file when
     the recipe has none)."""
-    sources = []
+    started, sources = time.perf_counter(), []
     counter = TokenCounter(load_tokenizer(tokenizer, trust_remote_code)) if recipe.replay else None
     with pq.ParquetWriter(replay_path, REPLAY_SCHEMA) as writer:
         for index, source in enumerate(recipe.replay):
-            started, rows, tokens = time.perf_counter(), 0, 0
+            rows, tokens = 0, 0
             digest = hashlib.sha256()
             for chunk in batched(replay_rows(source.path, digest), REPLAY_CHUNK):
                 lines, conversations, unmask, metadata = zip(*chunk)
@@ -113,6 +114,9 @@ def replay_stage(recipe: Recipe, tokenizer: str, trust_remote_code: bool,
                 raise InputError(f"replay source {source.path}: the file holds no rows")
             sources.append({"path": source.path, "sha256": digest.hexdigest(),
                             "rows": rows, "tokens": tokens})
-            log.info("replay %s: %d rows, %d tokens (%.2fs)", source.path, rows, tokens,
-                     time.perf_counter() - started)
+            log.info("replay %s: %d rows, %d tokens", source.path, rows, tokens)
+    if sources:
+        progress(log, "replay: %d sources, %s rows, %s tokens (%.1fs)", len(sources),
+                 f"{sum(s['rows'] for s in sources):,}", f"{sum(s['tokens'] for s in sources):,}",
+                 time.perf_counter() - started)
     return Measured({"replay": {"sources": sources}})

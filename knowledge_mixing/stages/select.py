@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import ParameterError
 from ..report import cuts_comparison_markdown, whole_numbers
+from ..logs import progress
 from . import Measured
 
 log = logging.getLogger(__name__)
@@ -38,5 +39,5 @@ def select_stage(cuts: list[tuple[str, dict]], train_cut: int, training_path: st
     training_cut = reports[chosen]["cut"]
     Path(comparison_path).write_text(cuts_comparison_markdown(reports, training_cut),
                                      encoding="utf-8")
-    log.info("select: training uses cut %d (%s)", training_cut, path)
+    progress(log, "select: training uses cut %d", training_cut)
     return Measured({"training_dataset": dict(metadata)})

@@ -22,7 +22,7 @@ def load(tmp_path, **inputs):
     rows = artifact(dsl.Dataset, tmp_path / "knowledge_rows")
     metrics = artifact(dsl.Metrics, tmp_path / "metrics")
     load_knowledge.python_func(knowledge_rows=rows, metrics=metrics, save_gpt_oss_format=False,
-                               **inputs)
+                               max_sample_chars=2_000_000, **inputs)
     return rows, metrics
 
 

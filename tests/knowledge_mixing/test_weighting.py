@@ -44,12 +44,12 @@ def test_equal_keys_keep_their_input_order():
 def test_take_for_tokens_lands_within_half_a_sample_and_keeps_the_ratios():
     a, b = [100, 120, 80, 90] * 10, [300, 200] * 10
     for target in (0, 50, 1000, 7777, 30000):
-        taken = take_for_tokens([(a, 2.0), (b, 1.0)], target)
+        taken = take_for_tokens([(a, 2.0), (b, 1.0)], target, "target")
         total = sum(a[i % len(a)] for i in range(taken[0])) + sum(b[i % len(b)] for i in range(taken[1]))
         assert abs(total - target) <= 300 / 2
         if target > 5000:  # steps due in the ratio of weight × size: 2 × 40 to 1 × 20
             assert abs(taken[0] / taken[1] - 4) < 0.3
-    assert take_for_tokens([([], 1.0), (a, 0.0)], 500) == [0, 0]
+    assert take_for_tokens([([], 1.0), (a, 0.0)], 500, "target") == [0, 0]
 
 
 def test_held_out_and_fits():
@@ -88,7 +88,7 @@ def test_knowledge_copies_in_recipe_order():
 def test_replay_copies_land_within_half_a_sample_of_the_ratio():
     lengths = [100, 250, 80, 5000, 120]
     recipe = apply_recipe({"max_seq_len": 1000})
-    copies_per_row, report = replay_copies(lengths, ids(5), 0.5, 3000, recipe, "replay:0")
+    copies_per_row, report = replay_copies(lengths, ids(5), 0.5, 3000, recipe, "replay:0", "replay[0]")
     assert copies_per_row[3] == 0  # over length
     tokens = sum(k * n for k, n in zip(copies_per_row, lengths))
     assert abs(tokens - 1500) <= 250 / 2
@@ -96,4 +96,4 @@ def test_replay_copies_land_within_half_a_sample_of_the_ratio():
                       "available": {"samples": 5, "tokens": 5550},
                       "over_length": {"samples": 1, "tokens": 5000},
                       "mixed": {"samples": sum(copies_per_row), "tokens": tokens}}
-    assert replay_copies(lengths, ids(5), 0.0, 3000, recipe, "replay:0")[0] == [0] * 5
+    assert replay_copies(lengths, ids(5), 0.0, 3000, recipe, "replay:0", "replay[0]")[0] == [0] * 5

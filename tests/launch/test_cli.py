@@ -21,18 +21,18 @@ def clean_settings(monkeypatch, tmp_path):
 
 
 def refused(argv, capsys) -> str:
-    """The usage error of `argv` (exit status 2, nothing run or written)."""
-    with pytest.raises(SystemExit) as raised:
-        main(argv)
-    assert raised.value.code == 2
-    return capsys.readouterr().err
+    """The error of `argv`: exit status 2, one line on stderr, nothing run or written."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"pipeline.py {argv[0]}: error: "), err
+    return err
 
 
 @pytest.mark.parametrize("args,message", [
     (["--cut-sizes", "5,x"], "--cut-sizes: item 2 ('x')"),
     (["--cut-sizes", "0"], "--cut-sizes: item 1 ('0')"),
     (["--qa-per-doc", "0"], "--qa-per-doc: '0' is not an integer ≥ 1"),
-    (["--input", "no/such/folder"], "--input no/such/folder: not a directory"),
+    (["--input", "no/such/folder"], "--input no/such/folder: no such file or folder"),
     (["--key-facts-to-qa", "no/such/file"], "--key-facts-to-qa no/such/file: no such file or folder"),
 ])
 def test_bad_run_arguments_fail_before_running(args, message, capsys, tmp_path):

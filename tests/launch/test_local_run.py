@@ -1,8 +1,10 @@
-"""Local runs: the task logs passed through with the failing task's own error kept, and the
-outputs gathered into the output folder. The pipeline is a stand-in here, whose outputs are those
-of the components' chain on the example data; real local-runner runs: tests/test_pipeline.py."""
+"""Local runs: the runner's logs routed (progress lines to the terminal, everything to the log
+file, the failing task's own error kept), and the outputs committed to the output folder. The
+pipeline is a stand-in here, whose outputs are those of the components' chain on the example
+data; real local-runner runs: tests/test_pipeline.py; faults: tests/test_faults.py."""
 import io
 import json
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -11,25 +13,63 @@ from standins import artifact, as_kfp_returns, example_chain
 
 import pipeline
 from knowledge_mixing.errors import LocalRunError
-from launch.local_run import ErrorWatcher, run_locally
+from knowledge_mixing.logs import PROGRESS_MARK
+from launch.local_run import LOG_NAME, LogRouter, run_locally
 
 FAILED = "Pipeline 'knowledge-mixing' finished with status FAILURE. Inner task failed: 'plan-cuts'."
 
 
-def test_error_watcher_passes_logs_through_and_keeps_the_last_exception_line():
-    stream = io.StringIO()
-    watcher = ErrorWatcher(stream)
-    text = ("Traceback (most recent call last):\n  File \"x.py\", line 1\n"
-            "    knowledge_mixing.errors.InputError: input `key_facts_to_qa`: f, line 1, column 1\n"
-            "some log line\n")
-    assert watcher.write(text) == len(text)
-    assert watcher.last_error == "InputError: input `key_facts_to_qa`: f, line 1, column 1"
-    watcher.write("ValueError: later\nRuntimeException: last one\nnot an error: x\n")
-    assert watcher.last_error == "RuntimeException: last one"
-    watcher.write("warning: Error: lower-case words do not count\n")
-    assert watcher.last_error == "RuntimeException: last one"
-    watcher.flush()
-    assert stream.getvalue().startswith(text) and stream.getvalue().endswith("do not count\n")
+def router(verbose=False):
+    log, terminal = io.StringIO(), io.StringIO()
+    return LogRouter(log, terminal, verbose), log, terminal
+
+
+def test_the_router_keeps_everything_in_the_log_and_shows_progress_lines():
+    routed, log, terminal = router()
+    text = ("\x1b[96m'load-knowledge'\x1b[0m started\n"
+            f"2026-12-02 01:00:00 INFO {PROGRESS_MARK}load: 170 rows read\nsome log line\n")
+    assert routed.write(text) == len(text)
+    assert log.getvalue() == ("'load-knowledge' started\n"  # no colour codes, even in the file
+                              f"2026-12-02 01:00:00 INFO {PROGRESS_MARK}load: 170 rows read\n"
+                              "some log line\n")
+    assert terminal.getvalue() == "  load: 170 rows read\n"
+    verbose, _, shown = router(verbose=True)
+    verbose.write(text)
+    assert shown.getvalue() == log.getvalue()
+
+
+def test_the_router_keeps_the_last_exception_line_and_the_failed_task():
+    routed, _, _ = router()
+    routed.write("Traceback (most recent call last):\n  File \"x.py\", line 1\n"
+                 "    knowledge_mixing.errors.InputError: input `key_facts_to_qa`: f, line 1\n")
+    assert routed.last_error == "InputError: input `key_facts_to_qa`: f, line 1"
+    routed.write("ValueError: later\nException: File too large (os error 27)\nnot an error: x\n"
+                 "warning: Error: lower-case words do not count\n")
+    assert routed.last_error == "Exception: File too large (os error 27)"
+    routed.write("01:00:00.000 - ERROR - Task 'count-tokens' finished with status FAILURE\n"
+                 "01:00:00.000 - ERROR - Task 'mix-cut' finished with status FAILURE\n")
+    assert routed.failed_task == "count-tokens"  # the first to fail
+    message = routed.failure(RuntimeError(FAILED), pipeline_output := "out")
+    assert message.startswith("Exception: File too large (os error 27); the disk of out ")
+    assert message.endswith("(in task count-tokens)") and pipeline_output
+
+
+def test_the_router_assembles_lines_per_thread():
+    """Tasks of a ParallelFor print from their own threads, a line in several writes."""
+    routed, log, _ = router()
+
+    def task(name):
+        for _ in range(200):
+            routed.write(f"{name} part one, ")
+            routed.write(f"{name} part two\n")
+
+    threads = [threading.Thread(target=task, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(set(log.getvalue().splitlines())) == ["a part one, a part two",
+                                                        "b part one, b part two"]
 
 
 class StandInPipeline:
@@ -77,28 +117,32 @@ def stand_in(monkeypatch, outputs, **behaviour):
 PARAMETERS = {"tokenizer": "bundled-qwen", "cut_sizes": [1, 5, 10], "train_cut": 0}
 
 
-def test_outputs_are_gathered_and_stale_cuts_removed(monkeypatch, tmp_path, outputs, capsys):
+def test_outputs_are_committed_and_only_recorded_stale_files_removed(monkeypatch, tmp_path,
+                                                                   outputs, capsys):
     standin = stand_in(monkeypatch, outputs)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "in").mkdir()
     output = tmp_path / "out"
     output.mkdir()
     for left_over in ("combined_cut_3x.jsonl", "validation_cut_1x.jsonl", "combined_cut_1x.jsonl",
-                      "notes.txt"):
+                      "combined_cut_50x.jsonl", "notes.txt"):
         (output / left_over).write_text("left over\n")
+    recorded = ("combined_cut_3x.jsonl", "validation_cut_1x.jsonl", "combined_cut_1x.jsonl")
+    (output / "summary.json").write_text(json.dumps({"files": dict.fromkeys(recorded, {})}))
     summary = run_locally({"step03": tmp_path / "in", "key_facts_to_qa": tmp_path / "in" / "kf"},
                           output, PARAMETERS)
     assert standin.options.sources == ("step03", "key_facts_to_qa")
     assert standin.arguments == {"step03_uri": str(tmp_path / "in"),  # absolute: tasks run elsewhere
                                  "key_facts_to_qa_uri": str(tmp_path / "in" / "kf"), **PARAMETERS}
-    assert sorted(p.name for p in output.iterdir()) == [
-        "combined_cut_1x.jsonl", "combined_cut_5x.jsonl", "notes.txt", "summary.json"]
+    # what an earlier run recorded goes; what nobody recorded (a notebook's cut, notes) stays
+    assert sorted(p.name for p in output.iterdir() if not p.name.startswith(".")) == [
+        "combined_cut_1x.jsonl", "combined_cut_50x.jsonl", "combined_cut_5x.jsonl", "notes.txt",
+        "summary.json"]
+    assert (output / LOG_NAME).is_file()
     for cut in outputs["cuts"]:
         assert (output / cut.metadata["file_name"]).read_bytes() == open(cut.path, "rb").read()
-    printed = capsys.readouterr().out
-    for stale in ("combined_cut_3x.jsonl", "validation_cut_1x.jsonl"):
-        assert f"removing {output / stale}: left by an earlier run, not produced by this one" in printed
     assert json.loads((output / "summary.json").read_text()) == summary
+    assert summary["files"]["combined_cut_5x.jsonl"]["rows"] == summary["cuts"]["5"]["samples"]
     assert summary["parameters"] == PARAMETERS and summary["training_cut"] == 5
     assert summary["cuts"]["5"]["validation"] is None
     assert summary["plan"]["rows_counted"] == 134 and summary["plan"]["tokenizer"] == "bundled-qwen"
@@ -116,19 +160,23 @@ def test_validation_files_are_gathered_when_the_recipe_holds_rows_out(monkeypatc
         "validation_cut_1x.jsonl", "validation_cut_5x.jsonl"]
     assert summary["cuts"]["5"]["validation"] == {"file": "validation_cut_5x.jsonl", "samples": 0,
                                                  "tokens": 0, "sets": {}}
+    assert sorted(summary["files"]) == ["combined_cut_1x.jsonl", "combined_cut_5x.jsonl",
+                                        "validation_cut_1x.jsonl", "validation_cut_5x.jsonl"]
 
 
 @pytest.mark.parametrize("logged,cause", [
     ("    knowledge_mixing.errors.ParameterError: cut_sizes: no cut size is feasible\n",
-     "\nParameterError: cut_sizes: no cut size is feasible"),
-    ("a task log without an exception line\n", ""),
+     "ParameterError: cut_sizes: no cut size is feasible (in the local runner)"),
+    ("a task log without an exception line\n", FAILED + " (in the local runner)"),
 ])
 def test_a_failed_run_ends_with_the_failing_tasks_error(monkeypatch, tmp_path, outputs, capsys,
                                                         logged, cause):
     stand_in(monkeypatch, outputs, prints=logged, fails=FAILED)
     with pytest.raises(LocalRunError) as raised:
         run_locally({"step03": tmp_path}, tmp_path / "out", PARAMETERS)
-    assert str(raised.value) == FAILED + cause
+    assert str(raised.value) == cause
     assert isinstance(raised.value.__cause__, RuntimeError)
-    assert capsys.readouterr().out == logged  # the logs reach the terminal as they were
-    assert not (tmp_path / "out").exists()
+    assert capsys.readouterr().out == ""  # quiet: the task's log is in the log file
+    assert logged in (tmp_path / "out" / LOG_NAME).read_text()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        ".knowledge-mixing.lock", LOG_NAME]  # no cut, no summary, no work folder

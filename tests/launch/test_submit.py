@@ -98,7 +98,8 @@ def test_submit_creates_a_run_with_the_token_and_the_pipeline(fake_api, capsys):
     assert run["runtime_config"]["parameters"] == {
         "step03_uri": "s3://bucket/step03", "tokenizer": "bundled-qwen", "cut_sizes": [1, 5],
         "qa_per_doc": 3, "seed": 42, "save_gpt_oss_format": False, "train_cut": 0,
-        "trust_remote_code": False, "shards": 1, "recipe": Recipe(cut_sizes=(1, 5)).to_json()}
+        "trust_remote_code": False, "shards": 1, "max_sample_chars": 2_000_000,
+        "recipe": Recipe(cut_sizes=(1, 5)).to_json()}
     assert run["experiment_id"] == "exp-1"
     assert run["display_name"].startswith("knowledge-mixing ")
 
@@ -151,22 +152,20 @@ def test_unreachable_host_fails_clearly(capsys):
 
 
 def test_step03_uri_is_required(capsys):
-    with pytest.raises(SystemExit):
-        submit("--host", "http://127.0.0.1:9", "--token", "t")
+    assert submit("--host", "http://127.0.0.1:9", "--token", "t") == 2
     assert "give --step03-uri" in capsys.readouterr().err
 
 
 def test_per_set_inputs_need_their_uris(capsys):
-    with pytest.raises(SystemExit):
-        submit("--host", "http://127.0.0.1:9", "--token", "t", "--inputs",
-               "extractive_summary,key_facts_to_qa", "--param", "extractive_summary_uri=s3://b/e")
+    assert submit("--host", "http://127.0.0.1:9", "--token", "t", "--inputs",
+                  "extractive_summary,key_facts_to_qa",
+                  "--param", "extractive_summary_uri=s3://b/e") == 2
     assert "give --param key_facts_to_qa_uri=URI" in capsys.readouterr().err
 
 
 def test_tokenizer_from_uri_takes_the_tokenizer_uri(fake_api, capsys):
-    with pytest.raises(SystemExit):
-        submit("--host", fake_api.url, "--token", "t", "--step03-uri", "s3://b/s",
-               "--tokenizer-from-uri")
+    assert submit("--host", fake_api.url, "--token", "t", "--step03-uri", "s3://b/s",
+                  "--tokenizer-from-uri") == 2
     assert "give --tokenizer-uri" in capsys.readouterr().err
     assert submit("--host", fake_api.url, "--token", "t", "--step03-uri", "s3://b/s",
                   "--tokenizer-from-uri", "--tokenizer-uri", "s3://b/tokenizer") == 0

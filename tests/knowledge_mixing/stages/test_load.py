@@ -12,6 +12,7 @@ from knowledge_mixing.errors import InputError
 from knowledge_mixing.knowledge_rows import KNOWLEDGE_ROWS_SCHEMA
 from knowledge_mixing.sets import SET_NAMES
 from knowledge_mixing.stages.load import (
+    LoadOptions,
     Step03Reader,
     clean_response,
     is_gpt_oss_bad_question,
@@ -48,7 +49,7 @@ def layouts(step03_layouts, tmp_path_factory):
 
 def test_rows_are_written_in_the_knowledge_rows_schema(step03_layouts, tmp_path):
     path = tmp_path / "rows.parquet"
-    measured = load_stage(str(step03_layouts["mixed"]), str(path), False)
+    measured = load_stage(str(step03_layouts["mixed"]), str(path), LoadOptions())
     assert pq.read_schema(path).equals(KNOWLEDGE_ROWS_SCHEMA)
     assert pq.read_metadata(path).num_rows == 170
     assert list(measured.metadata) == ["knowledge_rows"]
@@ -299,7 +300,7 @@ def test_per_set_input_errors_name_the_input(step03_layouts, tmp_path):
         Step03Reader(folder, set_inputs={"key_facts_to_qa": files["key_facts_to_qa"]})
     with pytest.raises(InputError, match="input `facts` is not a knowledge set"):
         Step03Reader(set_inputs={"facts": files["key_facts_to_qa"]})
-    with pytest.raises(InputError, match=r"input `detailed_summary` \(.*\): no such file or folder"):
+    with pytest.raises(InputError, match=r"input `detailed_summary` .*nope: no such file or folder"):
         Step03Reader(set_inputs={"detailed_summary": tmp_path / "nope"})
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match=r"input `detailed_summary` \(.*empty\): the folder holds no "

@@ -312,7 +312,8 @@ def test_replay_source_with_nothing_short_enough_fails(counted, tmp_path):
     path = write_jsonl(tmp_path / "long.jsonl", [long_answer])
     replay = [{"path": str(path), "token_ratio": 0.1}]
     counted_replay = count_replay(replay, tmp_path / "replay")
-    with pytest.raises(ParameterError, match=r"recipe replay\[0\]: no row of .*long.jsonl is "
-                       r"shorter than max_seq_len 1000, so its \d+ tokens cannot be met"):
+    with pytest.raises(ParameterError, match=r"recipe replay\[0\] \(.*long.jsonl, token_ratio 0.1\): "
+                       r"no row is shorter than max_seq_len 1000, so its [\d,]+ tokens cannot be "
+                       r"met; raise max_seq_len"):
         mix_counted(counted("mixed"), tmp_path, counted_replay, cuts=[1], max_seq_len=1000,
                     replay=replay)
