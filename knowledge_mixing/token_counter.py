@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from .template_shapes import ShapedRenderer
+
 TRAINER_MARKERS = ("<|UNMASK_BEGIN|>", "<|UNMASK_END|>",
                    "<|UNMASK_REASONING_BEGIN|>", "<|UNMASK_REASONING_END|>")
 REASONING_KEYS = ("reasoning_content", "thinking")
@@ -65,6 +67,9 @@ class TokenCounter:
         self.added_pattern = re.compile("|".join(map(re.escape, sorted(others, key=len, reverse=True)))) \
             if others else None
         self.piecewise = self.backend is not None and self._pieces_are_independent()
+        self.renderer = ShapedRenderer(
+            tokenizer.chat_template, lambda conversations: tokenizer.apply_chat_template(
+                conversations, tokenize=False))
         self.lengths: dict[str, int] = {}
         self.encoded = 0
         self.junctions = {"cut": 0, "kept whole": 0}
@@ -148,7 +153,7 @@ class TokenCounter:
         if self.piecewise:
             wrapped = [self._cut_user_turns(messages) if u else messages
                        for messages, u in zip(wrapped, unmask)]
-        rendered = self.tokenizer.apply_chat_template(wrapped, tokenize=False) if wrapped else []
+        rendered = self.renderer.render(wrapped)
         if not self.piecewise:
             self._remember(set(rendered))
             return [self.lengths[text] for text in rendered]
