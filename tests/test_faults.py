@@ -897,9 +897,10 @@ def test_interrupt_stops_everything_and_cleans_up(good_output, tmp_path, started
     before = snapshot(output)
     running = started(["--input", EXAMPLE_STEP_03, "--output", output, "--cut-sizes", "1,5"],
                       cwd=tmp_path)
-    running.read_until("tokenizer:")
-    time.sleep(0.3)  # into the next task
-    children = descendants(running.pid)
+    running.read_until("plan:")  # the counting task's processes start next
+    deadline = time.monotonic() + 10
+    while not (children := descendants(running.pid)) and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert children, "no task process to stop"
     running.process.send_signal(signum)
     code, out, err = running.finish(timeout=60)
