@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import concurrent.futures.process
 import multiprocessing
 import os
 from pathlib import Path
+
+from ..errors import WorkerDied
 
 
 def available_cpus() -> int:
@@ -43,6 +46,7 @@ class OrderedPool:
             self.pool = concurrent.futures.ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("fork"),
                 initializer=_start_process, initargs=(self.initializer, self.initargs))
+            self.pool.submit(int).result()  # the processes start now, not at the first item
         else:
             self.initializer(*self.initargs)
         return self
@@ -56,9 +60,15 @@ class OrderedPool:
             yield from map(self.work, items)
             return
         pending = collections.deque()
-        for item in items:
-            pending.append(self.pool.submit(self.work, item))
-            if len(pending) >= 2 * self.workers:
+        try:
+            for item in items:
+                pending.append(self.pool.submit(self.work, item))
+                if len(pending) >= 2 * self.workers:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        except concurrent.futures.process.BrokenProcessPool as e:
+            raise WorkerDied(
+                f"a worker process of this task died (killed: by the system when the task "
+                f"ran out of memory, or by a signal); {self.workers} processes were counting, "
+                "so give the task more memory, or more shards") from e
