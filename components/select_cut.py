@@ -29,8 +29,8 @@ def select_cut(
 ):
     """Copy the largest produced cut, or the one named by `train_cut`, to the training dataset;
     the Markdown comparison puts every produced cut side by side in the KFP UI. The run summary
-    (JSON, what `pipeline.py run` writes as summary.json) records the run's parameters, what
-    was loaded (`loaded`) and counted (`counted`), the plan and every cut."""
+    (JSON, what a local run writes as summary.json) records the run's parameters, what was
+    loaded (`loaded`) and counted (`counted`), the plan and every cut."""
     from knowledge_mixing.logs import configure_logging
     from knowledge_mixing.stages.select import select_stage, summary_stage
 

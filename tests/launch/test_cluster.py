@@ -177,3 +177,13 @@ def test_generation_tasks_get_the_teacher_credentials_and_the_volume(tmp_path, l
         else:
             assert "secretAsEnv" not in executor
     assert cached(spec) == set()
+
+
+def test_the_readme_shows_the_default_resources():
+    from helpers import REPO
+
+    lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("<!-- resources table"))
+    rows = [line.strip("|").split("|") for line in lines[start + 3:lines.index("", start)]]
+    assert {row[0].strip(" `"): Resources(*(cell.strip() for cell in row[1:5])) for row in rows} \
+        == TASK_RESOURCES

@@ -7,8 +7,10 @@ import inspect
 from typing import Optional
 
 import pytest
+from helpers import REPO
 from standins import compile_to, generate_flow, generate_step03, read_spec, record_training
 
+from components.image import IMAGE
 from knowledge_mixing.errors import ParameterError
 from launch.cli import main
 from launch.plugins import generation_step, training_step
@@ -102,17 +104,23 @@ def test_none_means_no_step():
 
 
 @pytest.mark.skipif(not NOT_INSTALLED, reason="kfp-components is installed here")
-def test_auto_without_kfp_components_wires_nothing_and_says_so(tmp_path, capsys):
+def test_auto_without_kfp_components_wires_nothing_and_says_so(tmp_path, monkeypatch, capsys):
+    """As the README shows it."""
+    monkeypatch.chdir(tmp_path)
     assert training_step("auto") is None and generation_step("auto") is None
     with pytest.raises(ParameterError, match=rf"^--training-component osft: {TRAINING}.osft is "
                        "not installed here; install kfp-components from the pipelines-components "
                        "repository"):
         training_step("osft")
-    assert main(["compile", "-o", str(tmp_path / "p.yaml")]) == 0
-    assert read_spec(tmp_path / "p.yaml")[0]["pipelineInfo"]["name"] == "knowledge-mixing"
+    assert main(["compile", "-o", "knowledge_mixing_pipeline.yaml"]) == 0
+    assert read_spec("knowledge_mixing_pipeline.yaml")[0]["pipelineInfo"]["name"] == \
+        "knowledge-mixing"
     out = capsys.readouterr().out
     assert f"training: none found ({TRAINING}.sft is not installed here" in out
     assert f"generation: none found ({SDG} is not installed here" in out
+    readme = (REPO / "README.md").read_text()
+    shown = readme.split("$ python pipeline.py compile -o knowledge_mixing_pipeline.yaml\n")[1]
+    assert shown.startswith(out.replace(IMAGE, "quay.io/opendatahub/knowledge-mixing:0.1.0"))
 
 
 @pytest.mark.parametrize("source,parameter", [
