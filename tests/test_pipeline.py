@@ -173,7 +173,8 @@ def test_per_flow_generation_runs_once_per_knowledge_flow_on_the_seed_data(tmp_p
     seeds = {json.dumps(task["inputs"]["artifacts"]["input_artifact"])
              for name, task in tasks.items() if name.startswith("generate-flow")}
     [seed] = [json.loads(s)["taskOutputArtifact"]["producerTask"] for s in seeds]
-    assert tasks[seed]["inputs"]["parameters"]["uri"] == {"componentInputParameter": "seed_data_uri"}
+    assert tasks[seed]["inputs"]["parameters"]["uri"] == {
+        "componentInputParameter": "seed_data_uri"}
     assert tasks[seed]["taskInfo"]["name"] == "import seed data"
     stage = tasks["knowledge-mixing-stage"]["inputs"]["artifacts"]
     assert set(stage) == {*SET_NAMES, "tokenizer_files"}

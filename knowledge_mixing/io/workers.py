@@ -29,7 +29,8 @@ def cpu_quotas(root: Path = CGROUP_ROOT) -> list[float]:
         quota, period = v2.split()
         quotas.append(int(quota) / int(period))
     for folder in CGROUP_V1_CPU:
-        quota, period = (_read(root / folder / f"cpu.cfs_{name}_us") for name in ("quota", "period"))
+        quota, period = (_read(root / folder / f"cpu.cfs_{name}_us")
+                         for name in ("quota", "period"))
         if quota and period and int(quota) > 0:
             quotas.append(int(quota) / int(period))
     return quotas
