@@ -43,6 +43,18 @@ def text_id(text: str | None) -> bytes | None:
     return None if text is None else hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
+def normalised_whitespace(text: str) -> str:
+    """Every run of whitespace (Python's str.split: spaces, tabs, line breaks, no-break and other
+    Unicode spaces) made one space, the ends stripped."""
+    return " ".join(text.split())
+
+
+def document_id(text: str | None) -> bytes | None:
+    """The identity of a raw document or summary: the text_id of its normalised whitespace, so
+    texts that differ only in whitespace are one document (docs/behaviour.md#sampling)."""
+    return None if text is None else text_id(normalised_whitespace(text))
+
+
 def summary_sort_key(seed: int, set_name: str, raw_document_id: bytes, document_id: bytes) -> bytes:
     """A seeded pseudo-random key: a raw document's summaries are taken in ascending key order."""
     return hashlib.sha256(f"{seed}\0{set_name}\0".encode() + raw_document_id + document_id).digest()

@@ -273,10 +273,10 @@ def test_quick_start_writes_one_jsonl_per_feasible_cut_and_the_summary(quick_sta
     assert list(summary["cuts"]["5"]["sets"]) == list(SET_NAMES)
     assert summary["plan"]["infeasible_cuts"]["10"].startswith("extractive_summary averages 5.00")
     assert summary["training_cut"] == 5
-    assert summary["load"]["sets"]["key_facts_to_qa"]["rows_read"] == 32
+    assert summary["load"]["sets"]["key_facts_to_qa"]["rows_read"] == 33
     assert summary["load"]["absent_sets"] == []
     assert summary["cuts"]["5"]["sets"]["extractive_summary"] == {
-        "samples": 42, "tokens": 7263, "raw_documents": 3, "summaries": 14}
+        "samples": 42, "tokens": 7256, "raw_documents": 3, "summaries": 14}
     assert summary["input_sha256"] == {
         f"{name}/gen.jsonl": hashlib.sha256((EXAMPLE_STEP_03 / name / "gen.jsonl").read_bytes())
         .hexdigest() for name in SET_NAMES}

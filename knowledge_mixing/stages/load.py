@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,6 +24,7 @@ from ..io.memory import release_memory
 from ..io.paths import exists_or_link, jsonl_files, resolve_input_path
 from ..knowledge_rows import KNOWLEDGE_ROWS_SCHEMA
 from ..parameters import default
+from ..sampling import normalised_whitespace, text_id
 from ..sets import (
     GPT_OSS_BAD_QUESTION_MARKERS,
     REASONING_COLUMN,
@@ -51,6 +52,21 @@ MAX_READ_BLOCK = 256 << 20
 PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=PROJECTION, unexpected_field_behavior="ignore")
 
 
+class FirstSpellings:
+    """The first spelling, in input order, of every document up to whitespace; says which texts
+    are another spelling of one seen before (docs/behaviour.md#normalisation)."""
+
+    def __init__(self):
+        self.first: dict[bytes, bytes] = {}  # document id → text_id of its first spelling
+
+    def is_variant(self, text: str | None) -> bool:
+        if text is None:
+            return False
+        normal, spelled = normalised_whitespace(text), text_id(text)
+        key = spelled if normal == text else text_id(normal)
+        return self.first.setdefault(key, spelled) != spelled
+
+
 @dataclass
 class SetCounts:
     """What happened to one set's rows, for logs, metrics and summary.json."""
@@ -60,9 +76,20 @@ class SetCounts:
     dropped_gpt_oss_filter: int = 0
     dropped_empty_response: int = 0
     rows_kept: int = 0
+    raw_document_whitespace_variants: int = 0
+    """Kept rows whose raw document is an earlier one's but for whitespace (one document)."""
+    document_whitespace_variants: int = 0
+    """The same for the row's document (summary, key-facts block or raw document)."""
+    raw_spellings: FirstSpellings = field(default_factory=FirstSpellings, repr=False)
+    document_spellings: FirstSpellings = field(default_factory=FirstSpellings, repr=False)
 
     def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
+
+    def keep(self, raw_document: str | None, document: str) -> None:
+        self.rows_kept += 1
+        self.raw_document_whitespace_variants += self.raw_spellings.is_variant(raw_document)
+        self.document_whitespace_variants += self.document_spellings.is_variant(document)
 
 
 def clean_response(response: str) -> str:
@@ -231,7 +258,7 @@ def _normalise(row: dict, kset: KnowledgeSet, options: LoadOptions, counts: SetC
     if not response:
         counts.dropped_empty_response += 1
         return None
-    counts.rows_kept += 1
+    counts.keep(raw_document, document)
     return (kset.name, raw_document, document, document_outline, question, response, reasoning)
 
 
@@ -327,9 +354,11 @@ class Step03Reader:
                     raise
             log.info(
                 "load %s (%s): %d files, %d rows read, %d dropped by the GPT-OSS question "
-                "filter, %d dropped with an empty response, %d kept (%.2fs)",
+                "filter, %d dropped with an empty response, %d kept; whitespace variants of an "
+                "earlier raw document %d, of an earlier document %d (%.2fs)",
                 kset.name, self.origins[kset.name], counts.files, counts.rows_read,
                 counts.dropped_gpt_oss_filter, counts.dropped_empty_response, counts.rows_kept,
+                counts.raw_document_whitespace_variants, counts.document_whitespace_variants,
                 time.perf_counter() - started,
             )
 

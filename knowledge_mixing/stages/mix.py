@@ -17,7 +17,7 @@ from ..io.memory import release_memory
 from ..recipe import Recipe
 from ..report import cut_report_markdown, token_length_histogram
 from ..run_summary import cut_file_name, validation_file_name
-from ..sampling import cut_mask, parse_cut_sizes, text_id
+from ..sampling import cut_mask, document_id, parse_cut_sizes
 from ..sets import SET_NAMES
 from ..weighting import knowledge_copies, replay_copies
 from ..logs import progress
@@ -33,7 +33,8 @@ SHUFFLE_CHUNK = 1024
 class CutStatistics:
     """Samples, tokens, distinct raw documents and summaries per set, gathered batch by batch.
     A key-facts row without a raw document is identified by its key-facts block (one block per
-    raw document). Distinct texts are kept as 16-byte digests, not as text."""
+    raw document). Distinct texts are kept as 16-byte digests (document_id: whitespace variants
+    are one document), not as text."""
 
     def __init__(self):
         self.sets: dict[str, dict] = {}
@@ -47,8 +48,8 @@ class CutStatistics:
             stats["samples"] += of_set.num_rows
             stats["tokens"] += pc.sum(of_set["token_length"]).as_py() or 0
             raw = pc.coalesce(of_set["raw_document"], of_set["document"])
-            stats["raw"].update(map(text_id, pc.unique(raw).to_pylist()))
-            stats["summaries"].update(map(text_id, pc.unique(of_set["document"]).to_pylist()))
+            stats["raw"].update(map(document_id, pc.unique(raw).to_pylist()))
+            stats["summaries"].update(map(document_id, pc.unique(of_set["document"]).to_pylist()))
         self.lengths += rows["token_length"].to_pylist()
 
     def per_set(self) -> dict[str, dict[str, int]]:

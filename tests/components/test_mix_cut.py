@@ -27,7 +27,7 @@ def test_writes_the_cut_and_reports_it(chain, cut):
     assert mixed.metadata["tokens"] == sum(r["token_length"] for r in rows)
     assert mixed.metadata["file_name"] == f"combined_cut_{cut}x.jsonl"
     assert outputs.validation.metadata["file_name"] == f"validation_cut_{cut}x.jsonl"
-    assert metrics.metadata["key_facts_to_qa.mixed.samples"] == 32
+    assert metrics.metadata["key_facts_to_qa.mixed.samples"] == 33
     assert list(rows[0]) == ["question", "document_outline", "raw_document", "document",
                              "messages", "metadata", "unmask", "token_length"]
 

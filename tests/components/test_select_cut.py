@@ -27,14 +27,14 @@ def test_the_largest_cut_by_default(cuts, tmp_path):
     training, comparison = select(cuts, tmp_path, 0)
     assert open(training.path, "rb").read() == open(cuts[-1].path, "rb").read()
     assert training.metadata == cuts[-1].metadata and training.metadata["cut"] == 5
-    assert "| 5 ← training | 134 |" in comparison
-    assert "| 1 | 68 |" in comparison
+    assert "| 5 ← training | 135 |" in comparison
+    assert "| 1 | 69 |" in comparison
 
 
 def test_train_cut_names_another(cuts, tmp_path):
     training, comparison = select(cuts, tmp_path, 1)
     assert open(training.path, "rb").read() == open(cuts[0].path, "rb").read()
-    assert "| 1 ← training | 68 |" in comparison
+    assert "| 1 ← training | 69 |" in comparison
 
 
 def test_a_cut_that_was_not_produced_fails(cuts, tmp_path):

@@ -23,7 +23,7 @@ def test_samples_are_the_rows_of_the_largest_cut_in_input_order(counted, samples
     assert samples.schema.equals(SAMPLES_SCHEMA)
     # cut 5 takes min(5, s) of the 6, 5 and 4 summaries per raw document, 3 Q&A pairs each,
     # in both summary sets, and every key-facts and document-QA row
-    assert samples.num_rows == 2 * (5 + 5 + 4) * 3 + 32 + 18 == 134
+    assert samples.num_rows == 2 * (5 + 5 + 4) * 3 + 33 + 18 == 135
     rows = samples.to_pylist()
     assert [r["row"] for r in rows] == sorted(r["row"] for r in rows)
     knowledge = pq.read_table(counted("mixed").knowledge_rows).to_pylist()
@@ -53,7 +53,7 @@ def test_the_stage_reports_what_it_counted(counted, tmp_path, samples):
     measured = count_stage(str(c.knowledge_rows), str(tmp_path / "s.parquet"), [1, 2], c.recipe,
                            str(bundled_tokenizer_dir()), False, tokenizer_name="Qwen")
     counted_rows = pq.read_table(tmp_path / "s.parquet")
-    assert counted_rows.num_rows == 2 * (2 + 2 + 2) * 3 + 32 + 18  # the largest cut given: 2
+    assert counted_rows.num_rows == 2 * (2 + 2 + 2) * 3 + 33 + 18  # the largest cut given: 2
     assert measured.metadata == {"samples": {
         "shard": 0, "shards": 1, "rows_counted": counted_rows.num_rows,
         "tokens_counted": sum(counted_rows["token_length"].to_pylist()), "tokenizer": "Qwen"}}

@@ -51,9 +51,9 @@ def test_rows_are_written_in_the_knowledge_rows_schema(step03_layouts, tmp_path)
     path = tmp_path / "rows.parquet"
     measured = load_stage(str(step03_layouts["mixed"]), str(path), LoadOptions())
     assert pq.read_schema(path).equals(KNOWLEDGE_ROWS_SCHEMA)
-    assert pq.read_metadata(path).num_rows == 170
+    assert pq.read_metadata(path).num_rows == 172
     assert list(measured.metadata) == ["knowledge_rows"]
-    assert measured.metrics["key_facts_to_qa.rows_kept"] == 32
+    assert measured.metrics["key_facts_to_qa.rows_kept"] == 33
     assert measured.metrics["absent_sets"] == 0
 
 
@@ -64,8 +64,8 @@ def test_each_input_file_is_fingerprinted_under_set_and_name(step03_layouts, lay
             (step03_layouts["new"] / name / "gen.jsonl").read_bytes()).hexdigest()
         for name in SET_NAMES}
     assert metadata["sets"]["extractive_summary"] == {
-        "files": 1, "rows_read": 60, "dropped_gpt_oss_filter": 0, "dropped_empty_response": 0,
-        "rows_kept": 60}
+        "files": 1, "rows_read": 61, "dropped_gpt_oss_filter": 0, "dropped_empty_response": 0,
+        "rows_kept": 61, "raw_document_whitespace_variants": 6, "document_whitespace_variants": 0}
 
 
 def test_both_layouts_normalise_to_the_same_rows(layouts):
@@ -104,6 +104,22 @@ def test_reasoning_is_read_from_the_nested_reply_and_the_flat_column(layouts, tm
     assert [r["reasoning"] for r in rows] == ["flat reasoning", None, "n", None]
 
 
+@pytest.mark.parametrize("layout", ["old", "new"])
+def test_whitespace_variants_keep_their_text_and_are_counted(layouts, layout):
+    """The example spells the first raw document with line breaks in six extractive rows, and one
+    detailed summary with a trailing newline: the rows keep their own text, and the load counts
+    say how many rows are another spelling of an earlier document."""
+    rows, metadata = layouts[layout]
+    raw_spellings = {r["raw_document"] for r in rows["extractive_summary"]
+                     if r["document_outline"].startswith("The Rosetta Stone")}
+    assert len(raw_spellings) == 2 and len({" ".join(t.split()) for t in raw_spellings}) == 1
+    assert sum(r["document"].endswith("\n") for r in rows["detailed_summary"]) == 1
+    counts = metadata["sets"]
+    assert counts["extractive_summary"]["raw_document_whitespace_variants"] == 6
+    assert counts["detailed_summary"]["document_whitespace_variants"] == 1
+    assert counts["detailed_summary"]["raw_document_whitespace_variants"] == 0
+
+
 def test_responses_are_cleaned_of_markers_and_whitespace():
     assert clean_response("[ANSWER] The decree.\n[END]  ") == "The decree."
     assert clean_response("Kept [END] inside") == "Kept  inside"
@@ -135,7 +151,7 @@ def test_gpt_oss_filter_and_empty_responses_are_counted_not_silent(tmp_path):
     rows, filtered = load(tmp_path / "in", tmp_path / "filtered", save_gpt_oss_format=True)
     assert filtered["sets"]["detailed_summary"] == {
         "files": 1, "rows_read": 4, "dropped_gpt_oss_filter": 2, "dropped_empty_response": 1,
-        "rows_kept": 1}
+        "rows_kept": 1, "raw_document_whitespace_variants": 0, "document_whitespace_variants": 0}
     assert [r["question"] for r in rows] == ["What?"]
 
 
