@@ -16,6 +16,7 @@ KNOWLEDGE_ROWS_SCHEMA = pa.schema(
         pa.field("question", pa.string(), nullable=False),
         pa.field("response", pa.string(), nullable=False),
         pa.field("reasoning", pa.string()),
+        pa.field("messages_id", pa.binary(16), nullable=False),
     ]
 )
 
@@ -33,3 +34,9 @@ def read_identities(path: str) -> tuple[list, list, list]:
                 values = [identify(v) for v in column.dictionary.to_pylist()]
                 out += [None if i is None else values[i] for i in column.indices.to_pylist()]
     return sets, raw_documents, documents
+
+
+def read_messages_ids(path: str) -> list[bytes]:
+    """Per row of the knowledge rows file: the rows.messages_id of its chat sample."""
+    return [value for table in row_groups(path, columns=["messages_id"])
+            for value in table["messages_id"].to_pylist()]

@@ -165,6 +165,10 @@ SETTINGS: tuple[Setting, ...] = (
             "replay list)", flags=dict.fromkeys(BOTH, "--replay"), parse=named_number,
             recipe_key="replay", repeatable=True, metavar="FILE.jsonl=RATIO",
             shown_default="none"),
+    Setting("dedup", bool, False,
+            "remove exact-duplicate samples (the same messages), keeping the first in input "
+            "order; they are counted either way", flags=dict.fromkeys(BOTH, "--dedup"),
+            recipe_key="dedup"),
     Setting("max_seq_len", int, None, "drop (and count) samples of this many tokens or more",
             flags=dict.fromkeys(BOTH, "--max-seq-len"), parse=integer(1),
             recipe_key="max_seq_len", shown_default="none"),

@@ -34,6 +34,9 @@ class Recipe:
     seed: int = default("seed")
     cut_sizes: tuple[int, ...] = tuple(default("cut_sizes"))
     qa_per_doc: int = default("qa_per_doc")
+    dedup: bool = default("dedup")
+    """Exact-duplicate samples (the same messages) are removed, the first in input order kept;
+    Q&A indexes count distinct pairs (docs/behaviour.md#duplicates)."""
     sets: tuple[tuple[str, float], ...] = tuple((name, 1.0) for name in SET_NAMES)
     """Weight per knowledge set, in set order: 1 as sampled, 2.5 two copies and a seeded half,
     0.5 a seeded half, 0 left out."""
@@ -55,6 +58,7 @@ class Recipe:
             "seed": self.seed,
             "cut_sizes": list(self.cut_sizes),
             "qa_per_doc": self.qa_per_doc,
+            "dedup": self.dedup,
             "sets": dict(self.sets),
             "replay": [{"path": r.path, "token_ratio": r.token_ratio} for r in self.replay],
             "max_seq_len": self.max_seq_len,
@@ -177,9 +181,9 @@ def apply_recipe(mapping: dict, base: Recipe = Recipe(), source: str = "paramete
                 changes[key] = tuple({**dict(base.sets), **_weights(value, source)}.items())
             elif key == "replay":
                 changes[key] = _replay(value, source)
-            elif key == "shuffle":
+            elif BY_NAME[key].type is bool:
                 if not isinstance(value, bool):
-                    raise RecipeError(f"recipe {source}: shuffle = {value!r} is not true or false")
+                    raise RecipeError(f"recipe {source}: {key} = {value!r} is not true or false")
                 changes[key] = value
             elif key == "cut_sizes":
                 changes[key] = tuple(_checked(key, value, source))

@@ -78,6 +78,11 @@ def summary_table(summary: dict) -> str:
                        for i, (v, w) in enumerate(zip(r, widths))).rstrip() for r in [header, *rows]]
     max_seq_len = summary["recipe"]["max_seq_len"]
     for cut, report in summary["cuts"].items():
+        duplicates = sum(a["duplicates"]["samples"] for a in report["knowledge"].values())
+        if duplicates:
+            lines.append(f"cut {cut}: exact duplicates (the messages of an earlier sample): "
+                         f"{duplicates}, " + ("removed (dedup)" if summary["recipe"]["dedup"] else
+                                              "kept (trained twice; --dedup removes them)"))
         dropped = sum(a["over_length"]["samples"] for a in [*report["knowledge"].values(),
                                                             *report["replay"]])
         if dropped:

@@ -83,16 +83,27 @@ def fits(rows: list[int], lengths: list[int], max_seq_len: int | None) -> list[i
     return rows if max_seq_len is None else [i for i in rows if lengths[i] < max_seq_len]
 
 
+def repeated(ids: list[bytes]) -> list[bool]:
+    """Per row: are its messages an earlier row's (an exact duplicate)?"""
+    seen: set[bytes] = set()
+    flags = []
+    for key in ids:
+        flags.append(key in seen)
+        seen.add(key)
+    return flags
+
+
 def _tokens(lengths: list[int], rows) -> dict:
     rows = list(rows)
     return {"samples": len(rows), "tokens": sum(lengths[i] for i in rows)}
 
 
-def knowledge_copies(sets: list[str], lengths: list[int], ids: list[bytes], recipe,
-                     set_names: tuple[str, ...]) -> tuple[list[int], list[bool], dict]:
-    """For the rows of one cut (their set, token length and sample id): how many copies of each
-    go into training, which are held out for validation, and a per-set account of both.
-    Order of work: over-length rows out, a fraction of the distinct samples held out for
+def knowledge_copies(sets: list[str], lengths: list[int], ids: list[bytes], repeats: list[bool],
+                     recipe, set_names: tuple[str, ...]) -> tuple[list[int], list[bool], dict]:
+    """For the rows of one cut (their set, token length, sample id, and whether they repeat an
+    earlier row's messages): how many copies of each go into training, which are held out for
+    validation, and a per-set account of both. Order of work: duplicates out (with dedup;
+    counted either way), over-length rows out, a fraction of the distinct samples held out for
     validation, then weights (or the token target) on the rest."""
     members: dict[str, list[int]] = {}
     for row, set_name in enumerate(sets):
@@ -101,7 +112,9 @@ def knowledge_copies(sets: list[str], lengths: list[int], ids: list[bytes], reci
     report, streams = {}, []
     for name in (n for n in set_names if n in members):
         rows = members[name]
-        fitting = fits(rows, lengths, recipe.max_seq_len)
+        duplicates = [i for i in rows if repeats[i]]
+        candidates = [i for i in rows if not repeats[i]] if recipe.dedup else rows
+        fitting = fits(candidates, lengths, recipe.max_seq_len)
         # Held out by content, so a sample that occurs twice is not on both sides.
         distinct = list(dict.fromkeys(ids[i] for i in fitting))
         held_ids = {distinct[p] for p in held_out(
@@ -114,7 +127,8 @@ def knowledge_copies(sets: list[str], lengths: list[int], ids: list[bytes], reci
         report[name] = {
             "weight": recipe.weight(name),
             "in_cut": _tokens(lengths, rows),
-            "over_length": _tokens(lengths, sorted(set(rows) - set(fitting))),
+            "duplicates": _tokens(lengths, duplicates),
+            "over_length": _tokens(lengths, sorted(set(candidates) - set(fitting))),
             "validation": _tokens(lengths, (i for i in fitting if held[i])),
         }
     if recipe.target_tokens is None:

@@ -15,7 +15,7 @@ from ..errors import ParameterError
 from ..io.memory import release_memory
 from ..io.parquet import rebatched, row_groups
 from ..io.workers import OrderedPool, available_cpus
-from ..knowledge_rows import read_identities
+from ..knowledge_rows import read_identities, read_messages_ids
 from ..numbers import number
 from ..recipe import Recipe
 from ..rows import build_messages, knowledge_metadata, output_row_json
@@ -37,6 +37,7 @@ SAMPLES_SCHEMA = pa.schema(
         pa.field("summary_rank", pa.int32(), nullable=False),
         pa.field("qa_index", pa.int32(), nullable=False),
         pa.field("sample_id", pa.binary(16), nullable=False),
+        pa.field("messages_id", pa.binary(16), nullable=False),
         pa.field("token_length", pa.int32(), nullable=False),
         pa.field("row_json", pa.string(), nullable=False),
     ]
@@ -68,8 +69,9 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
     counters = ChunkCounters((tokenizer, trust_remote_code, save_gpt_oss_format), workers)
     with counters:
         sets, raw_documents, documents = read_identities(knowledge_rows_path)
-        ranks, qa_indexes = rank_rows(sets, raw_documents, documents, SAMPLED_SET_NAMES,
-                                      recipe.seed)
+        ranks, qa_indexes = rank_rows(
+            sets, raw_documents, documents, SAMPLED_SET_NAMES, recipe.seed,
+            read_messages_ids(knowledge_rows_path) if recipe.dedup else None)
         in_shard = pa.array([shard_of(r, d, shards) == shard
                              for r, d in zip(raw_documents, documents)], pa.bool_())
         del sets, raw_documents, documents

@@ -24,6 +24,7 @@ from ..io.memory import release_memory
 from ..io.paths import exists_or_link, jsonl_files, resolve_input_path
 from ..knowledge_rows import KNOWLEDGE_ROWS_SCHEMA
 from ..parameters import default
+from ..rows import build_messages, messages_id
 from ..sampling import normalised_whitespace, text_id
 from ..sets import (
     GPT_OSS_BAD_QUESTION_MARKERS,
@@ -76,6 +77,8 @@ class SetCounts:
     dropped_gpt_oss_filter: int = 0
     dropped_empty_response: int = 0
     rows_kept: int = 0
+    duplicate_samples: int = 0
+    """Kept rows whose messages are an earlier row's (of any set), in input order."""
     raw_document_whitespace_variants: int = 0
     """Kept rows whose raw document is an earlier one's but for whitespace (one document)."""
     document_whitespace_variants: int = 0
@@ -259,7 +262,10 @@ def _normalise(row: dict, kset: KnowledgeSet, options: LoadOptions, counts: SetC
         counts.dropped_empty_response += 1
         return None
     counts.keep(raw_document, document)
-    return (kset.name, raw_document, document, document_outline, question, response, reasoning)
+    messages = build_messages(kset, document_outline, document, question, response, reasoning,
+                              save_gpt_oss_format)
+    return (kset.name, raw_document, document, document_outline, question, response, reasoning,
+            messages_id(messages))
 
 
 def _explain(path: Path, kset: KnowledgeSet, options: LoadOptions, error: Exception):
@@ -319,6 +325,8 @@ class Step03Reader:
         self.counts: dict[str, SetCounts] = {}
         self.sha256: dict[Path, str] = {}
         """Every file read so far → its sha256, from the same read that parsed it."""
+        self.samples_seen: set[bytes] = set()
+        """The messages_id of every row kept so far, to count exact duplicates."""
         for name in self.absent_sets:
             log.warning("set %s: absent from the input (no folder %s/, no input `%s`); "
                         "continuing without it", name, name, name)
@@ -337,6 +345,9 @@ class Step03Reader:
             for path in self.files[kset.name]:
                 try:
                     for rows in read_set_file(path, kset, self.options, counts, self.sha256):
+                        for row in rows:
+                            counts.duplicate_samples += row[-1] in self.samples_seen
+                            self.samples_seen.add(row[-1])
                         if rows:
                             yield pa.RecordBatch.from_pylist(
                                 [dict(zip(KNOWLEDGE_ROWS_SCHEMA.names, row)) for row in rows],
@@ -354,10 +365,12 @@ class Step03Reader:
                     raise
             log.info(
                 "load %s (%s): %d files, %d rows read, %d dropped by the GPT-OSS question "
-                "filter, %d dropped with an empty response, %d kept; whitespace variants of an "
-                "earlier raw document %d, of an earlier document %d (%.2fs)",
+                "filter, %d dropped with an empty response, %d kept (of which %d exact duplicates "
+                "of an earlier sample); whitespace variants of an earlier raw document %d, of an "
+                "earlier document %d (%.2fs)",
                 kset.name, self.origins[kset.name], counts.files, counts.rows_read,
                 counts.dropped_gpt_oss_filter, counts.dropped_empty_response, counts.rows_kept,
+                counts.duplicate_samples,
                 counts.raw_document_whitespace_variants, counts.document_whitespace_variants,
                 time.perf_counter() - started,
             )

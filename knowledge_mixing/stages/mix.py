@@ -19,7 +19,7 @@ from ..report import cut_report_markdown, token_length_histogram
 from ..run_summary import cut_file_name, validation_file_name
 from ..sampling import cut_mask, document_id, parse_cut_sizes
 from ..sets import SET_NAMES
-from ..weighting import knowledge_copies, replay_copies
+from ..weighting import knowledge_copies, repeated, replay_copies
 from ..logs import progress
 from . import Measured
 from .plan import read_plan
@@ -99,18 +99,20 @@ class _Lines:
 def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, output_path: str,
                  validation_path: str) -> dict:
     """Write one cut's JSONL under the recipe: the cut's summaries and every key-facts and
-    document-QA row, over-length rows dropped, validation rows held out to their own file,
+    document-QA row, exact duplicates dropped (dedup) or counted, over-length rows dropped, validation rows held out to their own file,
     weighted, then the replay samples; in set and input order, or shuffled. Files appear
     complete or not at all. Returns what went in and why."""
     started = time.perf_counter()
     cut = parse_cut_sizes([cut])[0]
     samples = pq.ParquetFile(samples_path)
-    keys = samples.read(columns=["set", "summary_rank", "qa_index", "sample_id", "token_length"])
+    keys = samples.read(columns=["set", "summary_rank", "qa_index", "sample_id", "messages_id",
+                                 "token_length"])
     in_cut = pc.indices_nonzero(cut_mask(keys["summary_rank"], keys["qa_index"], cut,
                                          recipe.qa_per_doc)).to_pylist()
     keys = keys.take(pa.array(in_cut, pa.int64())).to_pydict()
     copies_per_row, held, knowledge = knowledge_copies(
-        keys["set"], keys["token_length"], keys["sample_id"], recipe, SET_NAMES)
+        keys["set"], keys["token_length"], keys["sample_id"], repeated(keys["messages_id"]),
+        recipe, SET_NAMES)
     del keys
     check_not_empty(cut, knowledge, recipe)
     knowledge_tokens = sum(s["mixed"]["tokens"] for s in knowledge.values())
@@ -220,7 +222,7 @@ def mix_stage(samples_path: str, replay_path: str, plan_path: str, cut: int, out
                "max_token_length": stats["max_token_length"],
                "validation_samples": stats["validation"]["samples"]}
     for set_name, account in stats["knowledge"].items():
-        for step in ("in_cut", "over_length", "validation", "mixed"):
+        for step in ("in_cut", "duplicates", "over_length", "validation", "mixed"):
             for key, value in account[step].items():
                 metrics[f"{set_name}.{step}.{key}"] = value
     for index, source in enumerate(stats["replay"]):

@@ -8,7 +8,7 @@ from knowledge_mixing.sampling import document_id, text_id
 
 def test_identities_are_sets_and_document_ids_row_by_row(tmp_path):
     rows = [{"set": s, "raw_document": r, "document": d, "document_outline": "o", "question": "q",
-             "response": "a", "reasoning": None}
+             "response": "a", "reasoning": None, "messages_id": bytes(16)}
             for s, r, d in [("extractive_summary", "raw", "s1"), ("extractive_summary", "raw", "s2"),
                             ("key_facts_to_qa", None, "block"), ("extractive_summary", "raw\n", "s1 ")]]
     path = tmp_path / "rows.parquet"

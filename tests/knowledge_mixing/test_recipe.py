@@ -71,7 +71,8 @@ def test_recipe_parameter_wins_over_the_pipeline_parameters():
 
 @pytest.mark.parametrize("text,message", [
     ("weigths: {}", "recipe r.yaml: unknown key 'weigths'; known keys: seed, cut_sizes, "
-     "qa_per_doc, sets, replay, max_seq_len, target_tokens, shuffle, validation_fraction"),
+     "qa_per_doc, dedup, sets, replay, max_seq_len, target_tokens, shuffle, validation_fraction"),
+    ("dedup: yes please", "recipe r.yaml: dedup = 'yes please' is not true or false"),
     ("sets: {key_facts_to_qa: -1}", "recipe r.yaml: sets.key_facts_to_qa: -1 is not a number in [0, 100]"),
     ("sets: {key_facts_to_qa: .inf}", "recipe r.yaml: sets.key_facts_to_qa: inf is not a number in [0, 100]"),
     ("sets: {key_facts: 2}", "recipe r.yaml: sets.key_facts is not a knowledge set; use "

@@ -24,9 +24,10 @@ def report(cut, samples):
             "sets": {"extractive_summary": {"samples": samples, "tokens": samples * 100,
                                             "raw_documents": 3, "summaries": cut * 3}},
             "token_length_histogram": token_length_histogram([100, 200, 300]),
-            "recipe_sha256": "ab" * 32,
+            "recipe_sha256": "ab" * 32, "recipe": {"dedup": False},
             "knowledge": {"extractive_summary": {
                 "weight": 2.0, "in_cut": {"samples": samples // 2 + 1, "tokens": samples * 50 + 100},
+                "duplicates": {"samples": 1, "tokens": 90},
                 "over_length": {"samples": 1, "tokens": 100},
                 "validation": {"samples": 0, "tokens": 0},
                 "mixed": {"samples": samples, "tokens": samples * 100}}},
@@ -42,8 +43,10 @@ def test_cut_report_has_the_set_table_and_histogram():
     assert "| extractive_summary | 42 | 4,200 | 3 | 15 |" in text
     assert "## Token lengths (longest: 300)" in text and "█" in text
     assert "## Recipe `abababababab`" in text
-    assert "| extractive_summary | 2 | 22 / 2,200 | 1 / 100 | 0 / 0 | 42 / 4,200 |" in text
-    assert "| replay chat.jsonl (ratio 0.1, target 420 tokens) | | 20 / 2,000 | 0 / 0 | | 4 / 400 |" in text
+    assert "| duplicates (kept: trained twice) |" in text
+    assert "| extractive_summary | 2 | 22 / 2,200 | 1 / 90 | 1 / 100 | 0 / 0 | 42 / 4,200 |" in text
+    assert ("| replay chat.jsonl (ratio 0.1, target 420 tokens) | | 20 / 2,000 | | 0 / 0 | | "
+            "4 / 400 |") in text
 
 
 def test_comparison_marks_the_training_cut():

@@ -9,6 +9,7 @@ from knowledge_mixing.weighting import (
     fits,
     held_out,
     knowledge_copies,
+    repeated,
     replay_copies,
     seeded_order,
     take_for_tokens,
@@ -61,14 +62,18 @@ def test_held_out_and_fits():
 
 
 def test_knowledge_copies_in_recipe_order():
-    """Over-length rows out, then a hold-out of distinct samples, then weights on the rest."""
+    """Over-length rows out, then a hold-out of distinct samples, then weights on the rest;
+    duplicates counted (and kept without dedup)."""
     sets = ["a"] * 6 + ["b"] * 4
     lengths = [10, 20, 30, 40, 50, 60, 5, 5, 5, 5]
     sample_ids = ids(6, b"a") + ids(4, b"b")
     sample_ids[1] = sample_ids[0]  # a sample present twice
     recipe = replace(apply_recipe({"max_seq_len": 55, "validation_fraction": 0.25}),
                      sets=(("a", 2.0), ("b", 0.5)))
-    copies_per_row, held, report = knowledge_copies(sets, lengths, sample_ids, recipe, SETS)
+    copies_per_row, held, report = knowledge_copies(sets, lengths, sample_ids, repeated(sample_ids),
+                                                    recipe, SETS)
+    assert report["a"]["duplicates"] == {"samples": 1, "tokens": 20}
+    assert report["b"]["duplicates"] == {"samples": 0, "tokens": 0}
     assert copies_per_row[5] == 0 and not held[5]  # 60 ≥ 55: dropped
     assert held[0] == held[1]  # both copies of a sample on the same side
     assert report["a"]["over_length"] == {"samples": 1, "tokens": 60}
@@ -83,6 +88,19 @@ def test_knowledge_copies_in_recipe_order():
     assert all(copies_per_row[i] == 0 for i in range(10) if held[i])
     assert report["a"]["validation"]["samples"] == sum(held[:6])
     assert report["a"]["weight"] == 2.0 and list(report) == ["a", "b"]
+
+
+def test_dedup_removes_later_copies_before_anything_else():
+    sets, lengths = ["a"] * 4, [10, 20, 30, 40]
+    sample_ids = [b"x" * 16, b"y" * 16, b"x" * 16, b"x" * 16]
+    assert repeated(sample_ids) == [False, False, True, True]
+    recipe = replace(apply_recipe({"dedup": True, "max_seq_len": 35}), sets=(("a", 1.0),))
+    copies_per_row, held, report = knowledge_copies(sets, lengths, sample_ids,
+                                                    repeated(sample_ids), recipe, ("a",))
+    assert copies_per_row == [1, 1, 0, 0] and held == [False] * 4
+    assert report["a"]["duplicates"] == {"samples": 2, "tokens": 70}
+    assert report["a"]["over_length"] == {"samples": 0, "tokens": 0}  # the 40 was a duplicate
+    assert report["a"]["mixed"] == {"samples": 2, "tokens": 30}
 
 
 def test_replay_copies_land_within_half_a_sample_of_the_ratio():

@@ -12,7 +12,8 @@ from knowledge_mixing.stages.gather import gather_stage
 def samples_table(rows: list[int]) -> pa.Table:
     return pa.Table.from_pylist([
         {"row": r, "set": "key_facts_to_qa", "raw_document": f"raw {r}", "document": f"doc {r}",
-         "summary_rank": 0, "qa_index": 0, "sample_id": bytes([r]) * 16, "token_length": r + 1,
+         "summary_rank": 0, "qa_index": 0, "sample_id": bytes([r]) * 16,
+         "messages_id": bytes([r]) * 16, "token_length": r + 1,
          "row_json": f"line {r}"} for r in rows], schema=SAMPLES_SCHEMA)
 
 

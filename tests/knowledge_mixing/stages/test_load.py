@@ -65,7 +65,8 @@ def test_each_input_file_is_fingerprinted_under_set_and_name(step03_layouts, lay
         for name in SET_NAMES}
     assert metadata["sets"]["extractive_summary"] == {
         "files": 1, "rows_read": 61, "dropped_gpt_oss_filter": 0, "dropped_empty_response": 0,
-        "rows_kept": 61, "raw_document_whitespace_variants": 6, "document_whitespace_variants": 0}
+        "rows_kept": 61, "duplicate_samples": 1, "raw_document_whitespace_variants": 6,
+        "document_whitespace_variants": 0}
 
 
 def test_both_layouts_normalise_to_the_same_rows(layouts):
@@ -118,6 +119,11 @@ def test_whitespace_variants_keep_their_text_and_are_counted(layouts, layout):
     assert counts["extractive_summary"]["raw_document_whitespace_variants"] == 6
     assert counts["detailed_summary"]["document_whitespace_variants"] == 1
     assert counts["detailed_summary"]["raw_document_whitespace_variants"] == 0
+    # exact duplicates (the same messages as an earlier row), counted, not dropped, at load
+    assert {name: c["duplicate_samples"] for name, c in counts.items()} == {
+        "extractive_summary": 1, "detailed_summary": 0, "key_facts_to_qa": 1,
+        "document_based_qa": 0}
+    assert counts["key_facts_to_qa"]["rows_kept"] == 33
 
 
 def test_responses_are_cleaned_of_markers_and_whitespace():
@@ -151,7 +157,8 @@ def test_gpt_oss_filter_and_empty_responses_are_counted_not_silent(tmp_path):
     rows, filtered = load(tmp_path / "in", tmp_path / "filtered", save_gpt_oss_format=True)
     assert filtered["sets"]["detailed_summary"] == {
         "files": 1, "rows_read": 4, "dropped_gpt_oss_filter": 2, "dropped_empty_response": 1,
-        "rows_kept": 1, "raw_document_whitespace_variants": 0, "document_whitespace_variants": 0}
+        "rows_kept": 1, "duplicate_samples": 0, "raw_document_whitespace_variants": 0,
+        "document_whitespace_variants": 0}
     assert [r["question"] for r in rows] == ["What?"]
 
 
@@ -159,7 +166,7 @@ def test_unknown_columns_and_non_string_seed_columns_are_ignored(tmp_path):
     write_jsonl(tmp_path / "in" / "key_facts_to_qa" / "gen.jsonl", [
         good_row(icl_document=["a", "list"], brand_new_column={"x": 1}, domain=7)])
     rows, _ = load(tmp_path / "in", tmp_path)
-    assert rows == [{"set": "key_facts_to_qa", "raw_document": "Raw text.", "document": "A summary.",
+    assert [{k: v for k, v in r.items() if k != "messages_id"} for r in rows] == [{"set": "key_facts_to_qa", "raw_document": "Raw text.", "document": "A summary.",
                      "document_outline": "Outline", "question": "What?", "response": "This.",
                      "reasoning": None}]
 

@@ -198,6 +198,44 @@ def test_weights_up_and_down_and_zero(counted, plain, tmp_path):
     assert mixed.reports[5]["tokens"] == sum(r["token_length"] for r in read_jsonl(mixed.outputs[5]))
 
 
+def messages_of(path):
+    return [json.dumps(r["messages"], sort_keys=True) for r in read_jsonl(path)]
+
+
+@pytest.mark.parametrize("layout", ["old", "new"])
+def test_exact_duplicates_are_counted_and_kept_by_default(counted, tmp_path, layout):
+    """The example repeats one extractive pair (among the first three of its summary) and one
+    key-facts pair: both reach cut 5, counted per set, trained twice."""
+    mixed = mix_counted(counted(layout), tmp_path, cuts=[5])
+    knowledge = mixed.reports[5]["knowledge"]
+    assert {name: a["duplicates"]["samples"] for name, a in knowledge.items()} == {
+        "extractive_summary": 1, "detailed_summary": 0, "key_facts_to_qa": 1,
+        "document_based_qa": 0}
+    assert knowledge["key_facts_to_qa"]["mixed"]["samples"] == 33
+    written = Counter(messages_of(mixed.outputs[5]))
+    assert sorted(n for n in written.values() if n > 1) == [2, 2]
+
+
+@pytest.mark.parametrize("layout", ["old", "new"])
+def test_dedup_keeps_the_first_and_qa_per_doc_counts_distinct_pairs(counted, tmp_path, layout):
+    """With dedup the repeated pair goes (the first copy stays, in input order), and its summary
+    still gives qa_per_doc distinct pairs: its fourth question takes the freed place."""
+    deduped = mix_counted(counted(layout, dedup=True, cut_sizes=(1, 5)), tmp_path, cuts=[5])
+    kept = counted(layout)
+    plain = mix_counted(kept, tmp_path / "plain", cuts=[5])
+    written = messages_of(deduped.outputs[5])
+    assert len(written) == len(set(written)) == 135 - 2 + 1
+    knowledge = deduped.reports[5]["knowledge"]
+    assert knowledge["key_facts_to_qa"]["duplicates"]["samples"] == 1
+    assert knowledge["key_facts_to_qa"]["mixed"]["samples"] == 32
+    assert knowledge["extractive_summary"]["mixed"]["samples"] == 42
+    # every distinct sample of the plain cut is still there, plus the freed place's
+    assert set(messages_of(plain.outputs[5])) < set(written)
+    (extra,) = set(written) - set(messages_of(plain.outputs[5]))
+    assert "Who patented the Bessemer process" in extra
+    assert deduped.plan["recipe"]["dedup"] is True
+
+
 def test_max_seq_len_drops_exactly_the_over_length_rows(counted, plain, tmp_path):
     lengths = sorted(r["token_length"] for r in read_jsonl(plain.outputs[5]))
     limit = lengths[len(lengths) // 2]
