@@ -169,6 +169,10 @@ SETTINGS: tuple[Setting, ...] = (
             "remove exact-duplicate samples (the same messages), keeping the first in input "
             "order; they are counted either way", flags=dict.fromkeys(BOTH, "--dedup"),
             recipe_key="dedup"),
+    Setting("min_seq_len", int, 20,
+            "drop (and count) samples of fewer tokens (the trainer keeps min_seq_len ≤ length < "
+            "max_seq_len, with 20 as its lower bound)", flags=dict.fromkeys(BOTH, "--min-seq-len"),
+            parse=integer(0), recipe_key="min_seq_len"),
     Setting("max_seq_len", int, None, "drop (and count) samples of this many tokens or more",
             flags=dict.fromkeys(BOTH, "--max-seq-len"), parse=integer(1),
             recipe_key="max_seq_len", shown_default="none"),

@@ -41,6 +41,8 @@ class Recipe:
     """Weight per knowledge set, in set order: 1 as sampled, 2.5 two copies and a seeded half,
     0.5 a seeded half, 0 left out."""
     replay: tuple[ReplaySource, ...] = ()
+    min_seq_len: int = default("min_seq_len")
+    """Samples with token_length below it are dropped (and counted), as the trainer drops them."""
     max_seq_len: int | None = default("max_seq_len")
     """Samples with token_length ≥ it are dropped (and counted), as the trainer would drop them."""
     target_tokens: int | None = default("target_tokens")
@@ -61,6 +63,7 @@ class Recipe:
             "dedup": self.dedup,
             "sets": dict(self.sets),
             "replay": [{"path": r.path, "token_ratio": r.token_ratio} for r in self.replay],
+            "min_seq_len": self.min_seq_len,
             "max_seq_len": self.max_seq_len,
             "target_tokens": self.target_tokens,
             "shuffle": self.shuffle,
@@ -194,6 +197,10 @@ def apply_recipe(mapping: dict, base: Recipe = Recipe(), source: str = "paramete
         except ParameterError as e:  # the settings' own checks: name the recipe as the source
             raise RecipeError(str(e)) from e
     recipe = replace(base, **changes)
+    if recipe.max_seq_len is not None and recipe.min_seq_len >= recipe.max_seq_len:
+        raise RecipeError(f"recipe {source}: min_seq_len {recipe.min_seq_len} is not below "
+                          f"max_seq_len {recipe.max_seq_len}, so no sample would be kept; lower "
+                          "min_seq_len or raise max_seq_len")
     if not any(weight > 0 for _, weight in recipe.sets):
         raise RecipeError(f"recipe {source}: every set has weight 0, so no cut would hold any "
                           "knowledge; give at least one set a weight > 0")

@@ -62,16 +62,18 @@ def recipe_markdown(report: dict) -> list[str]:
     duplicates = "removed" if report["recipe"]["dedup"] else "kept: trained twice"
     lines = ["", f"## Recipe `{report['recipe_sha256'][:12]}`", "",
              "Samples / tokens before and after the recipe.", "",
-             f"| set | weight | in cut | duplicates ({duplicates}) | over length (dropped) | "
-             "validation | mixed |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             f"| set | weight | in cut | duplicates ({duplicates}) | too short (dropped) | "
+             "too long (dropped) | validation | mixed |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, a in report["knowledge"].items():
         lines.append(f"| {name} | {a['weight']:g} | {pair(a['in_cut'])} | {pair(a['duplicates'])} | "
-                     f"{pair(a['over_length'])} | {pair(a['validation'])} | {pair(a['mixed'])} |")
+                     f"{pair(a['under_length'])} | {pair(a['over_length'])} | "
+                     f"{pair(a['validation'])} | {pair(a['mixed'])} |")
     for r in report["replay"]:
         lines.append(f"| replay {r['path']} (ratio {r['token_ratio']:g}, target "
                      f"{r['target_tokens']:,} tokens) | | {pair(r['available'])} | | "
-                     f"{pair(r['over_length'])} | | {pair(r['mixed'])} |")
+                     f"{pair(r['under_length'])} | {pair(r['over_length'])} | | "
+                     f"{pair(r['mixed'])} |")
     return lines
 
 

@@ -76,18 +76,22 @@ def summary_table(summary: dict) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(v).ljust(w) if i < 2 else str(v).rjust(w)
                        for i, (v, w) in enumerate(zip(r, widths))).rstrip() for r in [header, *rows]]
-    max_seq_len = summary["recipe"]["max_seq_len"]
+    recipe = summary["recipe"]
     for cut, report in summary["cuts"].items():
+        accounts = [*report["knowledge"].values(), *report["replay"]]
         duplicates = sum(a["duplicates"]["samples"] for a in report["knowledge"].values())
         if duplicates:
             lines.append(f"cut {cut}: exact duplicates (the messages of an earlier sample): "
-                         f"{duplicates}, " + ("removed (dedup)" if summary["recipe"]["dedup"] else
+                         f"{duplicates}, " + ("removed (dedup)" if recipe["dedup"] else
                                               "kept (trained twice; --dedup removes them)"))
-        dropped = sum(a["over_length"]["samples"] for a in [*report["knowledge"].values(),
-                                                            *report["replay"]])
+        short = sum(a["under_length"]["samples"] for a in accounts)
+        if short:
+            lines.append(f"cut {cut}: {short} samples of fewer than {recipe['min_seq_len']} tokens "
+                         "dropped (min_seq_len)")
+        dropped = sum(a["over_length"]["samples"] for a in accounts)
         if dropped:
-            lines.append(f"cut {cut}: {dropped} samples of {max_seq_len} tokens or more dropped "
-                         "(max_seq_len)")
+            lines.append(f"cut {cut}: {dropped} samples of {recipe['max_seq_len']} tokens or more "
+                         "dropped (max_seq_len)")
     for cut, reason in summary["plan"]["infeasible_cuts"].items():
         lines.append(f"cut {cut} not produced: {reason}")
     for set_name in summary["load"]["absent_sets"]:

@@ -78,9 +78,18 @@ def held_out(order: list[int], fraction: float) -> set[int]:
     return set(order[:weighted_count(fraction, len(order))])
 
 
-def fits(rows: list[int], lengths: list[int], max_seq_len: int | None) -> list[int]:
-    """The rows the trainer keeps: shorter than max_seq_len."""
-    return rows if max_seq_len is None else [i for i in rows if lengths[i] < max_seq_len]
+def fits(rows: list[int], lengths: list[int], min_seq_len: int,
+         max_seq_len: int | None) -> list[int]:
+    """The rows the trainer keeps: min_seq_len ≤ length < max_seq_len."""
+    return [i for i in rows if min_seq_len <= lengths[i]
+            and (max_seq_len is None or lengths[i] < max_seq_len)]
+
+
+def length_account(lengths: list[int], rows: list[int], fitting: list[int], recipe) -> dict:
+    """The rows dropped for their length, too short and too long apart."""
+    dropped = sorted(set(rows) - set(fitting))
+    return {"under_length": _tokens(lengths, (i for i in dropped if lengths[i] < recipe.min_seq_len)),
+            "over_length": _tokens(lengths, (i for i in dropped if lengths[i] >= recipe.min_seq_len))}
 
 
 def repeated(ids: list[bytes]) -> list[bool]:
@@ -103,7 +112,7 @@ def knowledge_copies(sets: list[str], lengths: list[int], ids: list[bytes], repe
     """For the rows of one cut (their set, token length, sample id, and whether they repeat an
     earlier row's messages): how many copies of each go into training, which are held out for
     validation, and a per-set account of both. Order of work: duplicates out (with dedup;
-    counted either way), over-length rows out, a fraction of the distinct samples held out for
+    counted either way), rows too short or too long out, a fraction of the distinct samples held out for
     validation, then weights (or the token target) on the rest."""
     members: dict[str, list[int]] = {}
     for row, set_name in enumerate(sets):
@@ -114,7 +123,7 @@ def knowledge_copies(sets: list[str], lengths: list[int], ids: list[bytes], repe
         rows = members[name]
         duplicates = [i for i in rows if repeats[i]]
         candidates = [i for i in rows if not repeats[i]] if recipe.dedup else rows
-        fitting = fits(candidates, lengths, recipe.max_seq_len)
+        fitting = fits(candidates, lengths, recipe.min_seq_len, recipe.max_seq_len)
         # Held out by content, so a sample that occurs twice is not on both sides.
         distinct = list(dict.fromkeys(ids[i] for i in fitting))
         held_ids = {distinct[p] for p in held_out(
@@ -128,7 +137,7 @@ def knowledge_copies(sets: list[str], lengths: list[int], ids: list[bytes], repe
             "weight": recipe.weight(name),
             "in_cut": _tokens(lengths, rows),
             "duplicates": _tokens(lengths, duplicates),
-            "over_length": _tokens(lengths, sorted(set(candidates) - set(fitting))),
+            **length_account(lengths, candidates, fitting, recipe),
             "validation": _tokens(lengths, (i for i in fitting if held[i])),
         }
     if recipe.target_tokens is None:
@@ -150,7 +159,7 @@ def replay_copies(lengths: list[int], ids: list[bytes], token_ratio: float, know
     """Copies of each row of one replay source so its tokens come within half a sample of
     token_ratio × the cut's knowledge tokens (cycling through the source if it is short)."""
     rows = list(range(len(lengths)))
-    fitting = fits(rows, lengths, recipe.max_seq_len)
+    fitting = fits(rows, lengths, recipe.min_seq_len, recipe.max_seq_len)
     order = seeded_order([ids[i] for i in fitting], recipe.seed, purpose)
     target = round(token_ratio * knowledge_tokens)
     [taken] = take_for_tokens([([lengths[fitting[p]] for p in order], 1.0)], target, name)
@@ -161,6 +170,6 @@ def replay_copies(lengths: list[int], ids: list[bytes], token_ratio: float, know
         "token_ratio": token_ratio,
         "target_tokens": target,
         "available": _tokens(lengths, rows),
-        "over_length": _tokens(lengths, sorted(set(rows) - set(fitting))),
+        **length_account(lengths, rows, fitting, recipe),
         "mixed": {"samples": taken, "tokens": sum(k * n for k, n in zip(copies_per_row, lengths))},
     }

@@ -99,7 +99,8 @@ class _Lines:
 def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, output_path: str,
                  validation_path: str) -> dict:
     """Write one cut's JSONL under the recipe: the cut's summaries and every key-facts and
-    document-QA row, exact duplicates dropped (dedup) or counted, over-length rows dropped, validation rows held out to their own file,
+    document-QA row, exact duplicates dropped (dedup) or counted, rows too short or too long
+    dropped, validation rows held out to their own file,
     weighted, then the replay samples; in set and input order, or shuffled. Files appear
     complete or not at all. Returns what went in and why."""
     started = time.perf_counter()
@@ -148,10 +149,13 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
             copies_of_source, report = replay_copies(lengths, rows["sample_id"].to_pylist(),
                                                      source.token_ratio, knowledge_tokens,
                                                      recipe, f"replay:{index}", name)
-            if report["target_tokens"] and report["over_length"]["samples"] == len(lengths):
+            dropped = report["under_length"]["samples"] + report["over_length"]["samples"]
+            if report["target_tokens"] and dropped == len(lengths):
+                bounds = f"min_seq_len {recipe.min_seq_len} ≤ tokens" + (
+                    f" < max_seq_len {recipe.max_seq_len}" if recipe.max_seq_len else "")
                 raise ParameterError(
-                    f"{name}: no row is shorter than max_seq_len {recipe.max_seq_len}, so its "
-                    f"{report['target_tokens']:,} tokens cannot be met; raise max_seq_len")
+                    f"{name}: no row is within {bounds}, so its {report['target_tokens']:,} tokens "
+                    "cannot be met; change min_seq_len or max_seq_len")
             taken = _expanded(rows, copies_of_source)
             training.add(taken["row_json"])
             statistics.lengths += taken["token_length"].to_pylist()
@@ -192,6 +196,10 @@ def check_not_empty(cut: int, knowledge: dict, recipe: Recipe) -> None:
     if any(account["mixed"]["samples"] for account in knowledge.values()):
         return
     reasons = []
+    under_length = sum(a["under_length"]["samples"] for a in knowledge.values())
+    if under_length:
+        reasons.append(f"{under_length:,} samples are shorter than min_seq_len "
+                       f"{recipe.min_seq_len} tokens")
     over_length = sum(a["over_length"]["samples"] for a in knowledge.values())
     if over_length:
         reasons.append(f"{over_length:,} samples are max_seq_len {recipe.max_seq_len} tokens or "
@@ -222,11 +230,11 @@ def mix_stage(samples_path: str, replay_path: str, plan_path: str, cut: int, out
                "max_token_length": stats["max_token_length"],
                "validation_samples": stats["validation"]["samples"]}
     for set_name, account in stats["knowledge"].items():
-        for step in ("in_cut", "duplicates", "over_length", "validation", "mixed"):
+        for step in ("in_cut", "duplicates", "under_length", "over_length", "validation", "mixed"):
             for key, value in account[step].items():
                 metrics[f"{set_name}.{step}.{key}"] = value
     for index, source in enumerate(stats["replay"]):
-        for step in ("available", "over_length", "mixed"):
+        for step in ("available", "under_length", "over_length", "mixed"):
             for key, value in source[step].items():
                 metrics[f"replay{index}.{step}.{key}"] = value
     return Measured({

@@ -28,11 +28,13 @@ def report(cut, samples):
             "knowledge": {"extractive_summary": {
                 "weight": 2.0, "in_cut": {"samples": samples // 2 + 1, "tokens": samples * 50 + 100},
                 "duplicates": {"samples": 1, "tokens": 90},
+                "under_length": {"samples": 2, "tokens": 30},
                 "over_length": {"samples": 1, "tokens": 100},
                 "validation": {"samples": 0, "tokens": 0},
                 "mixed": {"samples": samples, "tokens": samples * 100}}},
             "replay": [{"path": "chat.jsonl", "token_ratio": 0.1, "target_tokens": samples * 10,
                         "available": {"samples": 20, "tokens": 2000},
+                        "under_length": {"samples": 0, "tokens": 0},
                         "over_length": {"samples": 0, "tokens": 0},
                         "mixed": {"samples": 4, "tokens": 400}}]}
 
@@ -44,9 +46,10 @@ def test_cut_report_has_the_set_table_and_histogram():
     assert "## Token lengths (longest: 300)" in text and "█" in text
     assert "## Recipe `abababababab`" in text
     assert "| duplicates (kept: trained twice) |" in text
-    assert "| extractive_summary | 2 | 22 / 2,200 | 1 / 90 | 1 / 100 | 0 / 0 | 42 / 4,200 |" in text
-    assert ("| replay chat.jsonl (ratio 0.1, target 420 tokens) | | 20 / 2,000 | | 0 / 0 | | "
-            "4 / 400 |") in text
+    assert ("| extractive_summary | 2 | 22 / 2,200 | 1 / 90 | 2 / 30 | 1 / 100 | 0 / 0 | "
+            "42 / 4,200 |") in text
+    assert ("| replay chat.jsonl (ratio 0.1, target 420 tokens) | | 20 / 2,000 | | 0 / 0 | "
+            "0 / 0 | | 4 / 400 |") in text
 
 
 def test_comparison_marks_the_training_cut():

@@ -22,15 +22,18 @@ def cut_report(cut, validation):
                                         "raw_documents": 1.0, "summaries": float(cut)}},
         "knowledge": {"key_facts_to_qa": {"weight": 1.0, "in_cut": account(5, 500),
                                           "duplicates": account(cut == 5, 100),
+                                          "under_length": account(0, 0),
                                           "over_length": account(1, 100),
                                           "validation": account(0, 0), "mixed": account(4, 400)},
                       "extractive_summary": {"weight": 1.0, "in_cut": account(8, 800),
                                              "duplicates": account(0, 0),
+                                             "under_length": account(2, 30),
                                              "over_length": account(0, 0),
                                              "validation": account(0, 0),
                                              "mixed": account(8, 800)}},
         "replay": [{"path": "chat.jsonl", "token_ratio": 0.1, "target_tokens": 100.0,
-                    "available": account(20, 2000), "over_length": account(0, 0),
+                    "available": account(20, 2000), "under_length": account(0, 0),
+                    "over_length": account(0, 0),
                     "mixed": account(2, 200)}],
         "validation": {"samples": 3.0, "tokens": 30.0, "sets": {}} if validation else
         {"samples": 0.0, "tokens": 0.0, "sets": {}},
@@ -40,8 +43,8 @@ def cut_report(cut, validation):
 
 
 def summary(validation_fraction=0.0):
-    plan = {"recipe": {"validation_fraction": validation_fraction, "max_seq_len": 250,
-                       "dedup": False},
+    plan = {"recipe": {"validation_fraction": validation_fraction, "min_seq_len": 20,
+                       "max_seq_len": 250, "dedup": False},
             "recipe_sha256": "cd" * 32, "feasible_cuts": [1, 5],
             "infeasible_cuts": {"20": "x averages 5.00", "10": "x averages 5.00"},
             "summaries_per_raw_document": {"detailed_summary": 5.0, "extractive_summary": 5.0}}
@@ -96,9 +99,11 @@ def test_table_lists_sets_replay_totals_and_what_was_left_out():
     assert "1    replay chat.jsonl" in text
     assert any(line.split() == ["5", "total", "50", "5000"] for line in lines)
     assert any(line.split() == ["5", "validation", "(held", "out)", "3", "30"] for line in lines)
-    assert lines[-7:] == ["cut 1: 1 samples of 250 tokens or more dropped (max_seq_len)",
+    assert lines[-9:] == ["cut 1: 2 samples of fewer than 20 tokens dropped (min_seq_len)",
+                          "cut 1: 1 samples of 250 tokens or more dropped (max_seq_len)",
                           "cut 5: exact duplicates (the messages of an earlier sample): 1, kept "
                           "(trained twice; --dedup removes them)",
+                          "cut 5: 2 samples of fewer than 20 tokens dropped (min_seq_len)",
                           "cut 5: 1 samples of 250 tokens or more dropped (max_seq_len)",
                           "cut 10 not produced: x averages 5.00",
                           "cut 20 not produced: x averages 5.00",

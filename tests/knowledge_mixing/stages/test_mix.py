@@ -5,6 +5,7 @@ under its own recipe with the plan and mix stages."""
 import json
 from collections import Counter, defaultdict
 
+import pyarrow.parquet as pq
 import pytest
 from helpers import (
     CHAT,
@@ -251,6 +252,34 @@ def test_max_seq_len_drops_exactly_the_over_length_rows(counted, plain, tmp_path
         assert set(lines(mixed.outputs[smaller])) <= set(lines(mixed.outputs[larger]))
 
 
+@pytest.mark.parametrize("layout", ["old", "new"])
+def test_min_seq_len_drops_and_counts_the_short_rows_of_sets_and_replay(counted, chat_replay,
+                                                                         tmp_path, layout):
+    """The trainer drops rows under 20 tokens (the bundled Qwen template's default system turn
+    makes every example row longer): a higher min_seq_len drops exactly the shorter rows, per set
+    and per replay source, and counts them."""
+    plain = mix_counted(counted(layout), tmp_path / "plain", cuts=[5])
+    lengths = sorted(r["token_length"] for r in read_jsonl(plain.outputs[5]))
+    assert lengths[0] >= 20 and plain.reports[5]["knowledge"]["key_facts_to_qa"][
+        "under_length"] == {"samples": 0, "tokens": 0}
+    limit = 60  # some key-facts and some replay rows are shorter
+    replay = [{"path": str(CHAT), "token_ratio": 0.1}]
+    mixed = mix_counted(counted(layout), tmp_path, chat_replay, cuts=[5], min_seq_len=limit,
+                        replay=replay)
+    replay_rows, knowledge = replay_and_knowledge(mixed.outputs[5])
+    expected = [json.loads(line) for line in lines(plain.outputs[5])
+                if json.loads(line)["token_length"] >= limit]
+    assert knowledge == expected
+    report = mixed.reports[5]
+    short = {name: a["under_length"]["samples"] for name, a in report["knowledge"].items()}
+    assert sum(short.values()) == sum(n < limit for n in lengths) > 0
+    assert short["key_facts_to_qa"] > 0 and short["document_based_qa"] == 0
+    source = report["replay"][0]
+    assert source["under_length"]["samples"] == sum(
+        n < limit for n in pq.read_table(chat_replay[0])["token_length"].to_pylist()) > 0
+    assert all(r["token_length"] >= limit for r in replay_rows)
+
+
 def test_target_tokens_lands_within_one_sample(counted, tmp_path):
     target = 30_000  # more than cut 5 holds: the sets are scaled up together
     mixed = mix_counted(counted("mixed"), tmp_path, cuts=[1, 5], target_tokens=target,
@@ -352,14 +381,14 @@ def test_shuffle_reorders_the_same_rows_the_same_way(counted, chat_replay, tmp_p
     assert positions and positions != list(range(len(shuffled_lines) - len(positions), len(shuffled_lines)))
 
 
-def test_replay_source_with_nothing_short_enough_fails(counted, tmp_path):
+def test_replay_source_with_no_row_of_a_trainable_length_fails(counted, tmp_path):
     long_answer = {"messages": [{"role": "user", "content": "Tell me everything."},
                                 {"role": "assistant", "content": "word " * 2000}]}
     path = write_jsonl(tmp_path / "long.jsonl", [long_answer])
     replay = [{"path": str(path), "token_ratio": 0.1}]
     counted_replay = count_replay(replay, tmp_path / "replay")
     with pytest.raises(ParameterError, match=r"recipe replay\[0\] \(.*long.jsonl, token_ratio 0.1\): "
-                       r"no row is shorter than max_seq_len 1000, so its [\d,]+ tokens cannot be "
-                       r"met; raise max_seq_len"):
+                       r"no row is within min_seq_len 20 ≤ tokens < max_seq_len 1000, so its "
+                       r"[\d,]+ tokens cannot be met; change min_seq_len or max_seq_len"):
         mix_counted(counted("mixed"), tmp_path, counted_replay, cuts=[1], max_seq_len=1000,
                     replay=replay)
