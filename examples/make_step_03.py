@@ -3,6 +3,7 @@
     python examples/make_step_03.py                       # examples/step_03, mixed layouts
     python examples/make_step_03.py OUT --layout old      # every set in the 0.4 – 0.9.0 layout
     python examples/make_step_03.py OUT --layout new      # every set in the 0.9.1+ layout
+    python examples/make_step_03.py OUT --layout renamed  # 0.4 – 0.9.0, other column names
 
 Three raw documents of plain English prose. Extractive summaries are sentence selections of the
 raw document, detailed summaries restate its key facts, and every summary carries four questions,
@@ -343,7 +344,23 @@ def untidy(sets: dict[str, list[dict]]) -> None:
     key_facts.insert(first_document_rows, dict(key_facts[0]))
 
 
+def renamed(row: dict) -> dict:
+    """A row under the other names mixing reads: the summary as `summary` and the raw document
+    as `document` (the naming of a revision of sdg_hub's knowledge-mixing example), and the
+    teacher's reasoning in the flat column sdg_hub 0.3's parser wrote."""
+    row = dict(row)
+    if "raw_document" in row:
+        row["summary"], row["document"] = row["document"], row.pop("raw_document")
+    reply = row.pop("response_dict", None)
+    if reply and reply[0].get("reasoning_content"):
+        row["parse_response_dict_reasoning_content"] = reply[0]["reasoning_content"]
+    return row
+
+
 def build_sets(layout: str = "mixed") -> dict[str, list[dict]]:
+    if layout == "renamed":
+        return {name: [renamed(row) if name != "document_based_qa" else row for row in rows]
+                for name, rows in build_sets("old").items()}
     old = LAYOUTS[layout]
     sets: dict[str, list[dict]] = {name: [] for name in old}
     for doc, count in zip(DOCUMENTS, SUMMARIES_PER_DOCUMENT):
@@ -370,7 +387,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("output", type=Path, nargs="?", default=Path(__file__).parent / "step_03")
-    parser.add_argument("--layout", choices=sorted(LAYOUTS), default="mixed")
+    parser.add_argument("--layout", choices=sorted([*LAYOUTS, "renamed"]), default="mixed")
     args = parser.parse_args()
     write_step_03(args.output, args.layout)
     print(f"wrote {args.output} ({args.layout} layout)")

@@ -30,7 +30,8 @@ def run_summary(parameters: dict, load: dict, plan: dict, counted: dict, cuts: l
         "recipe": recipe,
         "recipe_sha256": plan["recipe_sha256"],
         "input_sha256": {k: v for report in cuts for k, v in report["input_sha256"].items()},
-        "load": {"sets": in_set_order(load["sets"]), "absent_sets": load["absent_sets"]},
+        "load": {"sets": in_set_order(load["sets"]), "absent_sets": load["absent_sets"],
+                 "files": load["files"]},
         "plan": {
             "feasible_cuts": plan["feasible_cuts"],
             "infeasible_cuts": dict(sorted(plan["infeasible_cuts"].items(), key=lambda kv: int(kv[0]))),

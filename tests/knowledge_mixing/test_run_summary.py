@@ -49,7 +49,8 @@ def summary(validation_fraction=0.0):
             "infeasible_cuts": {"20": "x averages 5.00", "10": "x averages 5.00"},
             "summaries_per_raw_document": {"detailed_summary": 5.0, "extractive_summary": 5.0}}
     load = {"sets": {"key_facts_to_qa": {"rows_read": 32.0}, "extractive_summary": {"rows_read": 60.0}},
-            "absent_sets": ["document_based_qa"]}
+            "absent_sets": ["document_based_qa"],
+            "files": {"key_facts_to_qa/gen.jsonl": {"layout": "x", "columns": {"document": ["d"]}}}}
     counted = {"rows_counted": 134.0, "tokens_counted": 22287.0, "tokenizer": "bundled-qwen"}
     return run_summary({"seed": 42}, load, plan, counted,
                        [cut_report(5, validation_fraction), cut_report(1, validation_fraction)], 5.0)
@@ -78,6 +79,7 @@ def test_summary_restores_integers_and_orders_sets_cuts_and_reasons():
     assert list(cut["knowledge"]) == ["extractive_summary", "key_facts_to_qa"]
     assert cut["validation"] is None  # no hold-out
     assert list(s["load"]["sets"]) == ["extractive_summary", "key_facts_to_qa"]
+    assert s["load"]["files"]["key_facts_to_qa/gen.jsonl"]["columns"] == {"document": ["d"]}
     assert list(s["plan"]["infeasible_cuts"]) == ["10", "20"]  # numerically
     assert list(s["plan"]["summaries_per_raw_document"]) == ["extractive_summary", "detailed_summary"]
     assert s["plan"]["rows_counted"] == 134 and s["plan"]["tokenizer"] == "bundled-qwen"

@@ -12,12 +12,16 @@ from knowledge_mixing.errors import InputError
 from knowledge_mixing.knowledge_rows import KNOWLEDGE_ROWS_SCHEMA
 from knowledge_mixing.sets import SET_NAMES
 from knowledge_mixing.stages.load import (
+    LAYOUT_ALL_COLUMNS,
+    LAYOUT_OUTPUT_COLUMNS,
     LoadOptions,
     Step03Reader,
     clean_response,
     is_gpt_oss_bad_question,
     load_stage,
+    projection,
 )
+from knowledge_mixing.sets import knowledge_set
 
 
 def good_row(**overrides):
@@ -86,6 +90,89 @@ def test_both_layouts_normalise_to_the_same_rows(layouts):
     # key facts: 0.9.1+ has no raw_document, so it stays null
     assert all(r["raw_document"] for r in old["key_facts_to_qa"])
     assert all(r["raw_document"] is None for r in new["key_facts_to_qa"])
+
+
+def test_other_column_names_load_to_the_same_rows(layouts):
+    """`summary` for the summary and `document` for the raw document, reasoning in the flat
+    column: the same knowledge rows as the sdg_hub 0.4 – 0.9.0 names give."""
+    old, renamed = layouts["old"][0], layouts["renamed"][0]
+    for name in SET_NAMES:
+        assert renamed[name] == old[name]
+
+
+def test_each_file_records_its_layout_and_the_column_names_it_used(layouts):
+    def described(layout, name):
+        return layouts[layout][1]["files"][f"{name}/gen.jsonl"]
+
+    nested = "response_dict[0].reasoning_content"
+    assert described("old", "extractive_summary") == {"layout": LAYOUT_ALL_COLUMNS, "columns": {
+        "document": ["document"], "raw_document": ["raw_document"], "reasoning": [nested]}}
+    assert described("new", "extractive_summary") == {"layout": LAYOUT_OUTPUT_COLUMNS, "columns": {
+        "document": ["document"], "raw_document": ["raw_document"], "reasoning": []}}
+    assert described("renamed", "detailed_summary") == {"layout": LAYOUT_ALL_COLUMNS, "columns": {
+        "document": ["summary"], "raw_document": ["document"],
+        "reasoning": ["parse_response_dict_reasoning_content"]}}
+    assert described("old", "key_facts_to_qa")["layout"] == LAYOUT_ALL_COLUMNS
+    assert described("new", "key_facts_to_qa") == {"layout": LAYOUT_OUTPUT_COLUMNS, "columns": {
+        "document": ["document"], "raw_document": [], "reasoning": []}}
+    assert described("old", "document_based_qa")["columns"]["raw_document"] == ["base_document"]
+    assert described("new", "document_based_qa") == {"layout": LAYOUT_OUTPUT_COLUMNS, "columns": {
+        "document": ["document"], "raw_document": ["document"], "reasoning": []}}
+    assert set(layouts["mixed"][1]["files"]) == set(layouts["mixed"][1]["input_sha256"])
+
+
+def test_the_parser_builds_only_the_columns_a_set_reads():
+    assert set(projection(knowledge_set("extractive_summary")).names) == {
+        "document_outline", "question", "response", "document", "summary", "raw_document",
+        "base_document", "parse_response_dict_reasoning_content", "response_reasoning_content",
+        "response_dict"}
+    assert "summary" not in projection(knowledge_set("document_based_qa")).names
+
+
+@pytest.mark.parametrize("set_name,row,columns", [
+    ("extractive_summary", good_row(summary="S.", document="Other.", raw_document="Raw text."),
+     "'raw_document' and 'document' both hold the raw document (column 'summary' holds the "
+     "summary, so 'document' is read as the raw document)"),
+    ("detailed_summary", good_row(base_document="Raw text, edited."),
+     "'raw_document' and 'base_document' both hold the raw document"),
+    ("document_based_qa", good_row(document="Raw text.", base_document="Raw, edited."),
+     "'raw_document' and 'base_document' both hold the raw document"),
+    ("document_based_qa", good_row(document="Raw text, edited.", raw_document="Raw text."),
+     "'raw_document' and 'document' both hold the raw document"),
+    ("key_facts_to_qa", good_row(parse_response_dict_reasoning_content="One.",
+                                 response_dict=[{"reasoning_content": "Two."}]),
+     "'parse_response_dict_reasoning_content' and 'response_dict[0].reasoning_content' both "
+     "hold the teacher's reasoning"),
+])
+def test_two_names_of_one_column_with_different_values_fail(tmp_path, set_name, row, columns):
+    fine = good_row(document="Raw text.")  # a summary equal to the raw document: fine anywhere
+    path, message = error_of(tmp_path, set_name, [fine, row])
+    assert message == (f"{path}, line 2: columns {columns} but differ; give each a single "
+                       "meaning: fix or drop one of them")
+
+
+def test_two_names_of_one_column_may_agree(tmp_path):
+    write_jsonl(tmp_path / "in" / "extractive_summary" / "gen.jsonl", [
+        good_row(summary="A summary.", base_document="Raw text."),  # document is the summary too
+        good_row(summary="A summary.", document="Raw text."),  # document is the raw document
+        good_row(parse_response_dict_reasoning_content=" Why. ",
+                 response_dict=[{"reasoning_content": "Why."}])])
+    rows, metadata = load(tmp_path / "in", tmp_path)
+    assert [(r["document"], r["raw_document"], r["reasoning"]) for r in rows] == [
+        ("A summary.", "Raw text.", None), ("A summary.", "Raw text.", None),
+        ("A summary.", "Raw text.", "Why.")]
+    assert metadata["files"]["extractive_summary/gen.jsonl"]["columns"] == {
+        "document": ["document", "summary"], "raw_document": ["raw_document"],
+        "reasoning": ["parse_response_dict_reasoning_content"]}
+
+
+def test_a_summary_column_of_another_type_fails_where_it_is_read(tmp_path):
+    path, message = error_of(tmp_path, "key_facts_to_qa", [good_row(summary={"text": "x"})])
+    assert f"{path}, line 1: column 'summary' must be a string, got dict" in message
+    write_jsonl(tmp_path / "other" / "document_based_qa" / "gen.jsonl",
+                [good_row(summary={"text": "x"}, raw_document="A summary.")])
+    rows, _ = load(tmp_path / "other", tmp_path / "other_out")  # not read for document QA
+    assert len(rows) == 1
 
 
 def test_reasoning_is_read_from_the_nested_reply_and_the_flat_column(layouts, tmp_path):
