@@ -86,13 +86,17 @@ class FirstSpellings:
 
     def __init__(self):
         self.first: dict[bytes, bytes] = {}  # document id → text_id of its first spelling
+        self.last: tuple[str | None, bool] = (None, False)  # rows of a summary come together
 
     def is_variant(self, text: str | None) -> bool:
         if text is None:
             return False
+        if text == self.last[0]:
+            return self.last[1]
         normal, spelled = normalised_whitespace(text), text_id(text)
         key = spelled if normal == text else text_id(normal)
-        return self.first.setdefault(key, spelled) != spelled
+        self.last = (text, self.first.setdefault(key, spelled) != spelled)
+        return self.last[1]
 
 
 @dataclass
