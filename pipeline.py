@@ -146,6 +146,9 @@ class PipelineOptions:
     training: Optional[PluginStep] = None
     sources: tuple = ("step03",)
     """Without a generation step: the inputs imported by URI (`step03_uri`, `<set>_uri`)."""
+    flow_ids: dict = field(default_factory=dict)
+    """Per-flow generation: the sdg_hub flow id of a set's task where it is not the English
+    flow's (a language variant such as `epic-jade-656-es`)."""
 
     def input_sources(self) -> tuple:
         if self.generation:
@@ -163,6 +166,14 @@ def build_pipeline(options: PipelineOptions = PipelineOptions()):
     (training). Its parameters depend on the options (plug-in components bring theirs)."""
     settings = options.settings
     sources = options.input_sources()
+    if options.flow_ids and not (options.generation and options.generation.per_flow):
+        raise ParameterError(
+            f"--flow-ids {','.join(f'{k}={v}' for k, v in options.flow_ids.items())}: flow ids "
+            "choose the flow of each generation task, so they need a per-flow generation "
+            "component (one with a `flow_id` input, such as kfp-components' sdg); "
+            + ("this one writes the whole step-03 folder" if options.generation else
+               "none is used (--generation-component)"))
+    flow_ids = {**FLOW_IDS, **options.flow_ids}
     parameters = []
     if options.generation:
         parameters += [(p.name, p.annotation, p.default) for p in options.generation.parameters]
@@ -192,7 +203,7 @@ def build_pipeline(options: PipelineOptions = PipelineOptions()):
                 knowledge = {}
                 for name in sources:
                     task = settings.prepare_generation(
-                        generation.component(flow_id=FLOW_IDS[name], **given))
+                        generation.component(flow_id=flow_ids[name], **given))
                     task.set_display_name(f"generate {name}")
                     knowledge[name] = task.outputs[generation.wired_output]
             else:
