@@ -44,6 +44,7 @@ MIXING_PARAMETERS = tuple((s.name, s.type, s.default) for s in STAGE_PARAMETERS)
 class MixingOutputs(NamedTuple):
     cuts: List[dsl.Dataset]
     validation_cuts: List[dsl.Dataset]
+    cards: List[dsl.Markdown]
     training_dataset: dsl.Dataset
     knowledge_rows: dsl.Dataset
     plan: dsl.Artifact
@@ -106,12 +107,15 @@ def build_mixing_stage(settings: ClusterSettings = ClusterSettings(),
         with dsl.ParallelFor(planned.outputs["Output"], name="cut") as cut:
             mixed = settings.apply(mix_cut(samples=gathered.outputs["samples"],
                                            replay=replay.outputs["replay"],
-                                           plan=planned.outputs["plan"], cut=cut))
+                                           plan=planned.outputs["plan"],
+                                           tokenizer_files=args["tokenizer_files"], cut=cut,
+                                           check_with_trainer=args["check_with_trainer"]))
         chosen = settings.apply(select_cut(cuts=dsl.Collected(mixed.outputs["mixed"]),
                                            train_cut=args["train_cut"]))
         return MixingOutputs(
             cuts=dsl.Collected(mixed.outputs["mixed"]),
             validation_cuts=dsl.Collected(mixed.outputs["validation"]),
+            cards=dsl.Collected(mixed.outputs["card"]),
             training_dataset=chosen.outputs["training_dataset"],
             knowledge_rows=knowledge_rows,
             plan=planned.outputs["plan"],

@@ -152,6 +152,10 @@ SETTINGS: tuple[Setting, ...] = (
             "a row whose sample is longer (characters of outline, document, question, response "
             "and reasoning) stops the run, naming its file and line",
             flags=dict.fromkeys(BOTH, "--max-sample-chars"), parse=integer(1), pipeline=STAGE),
+    Setting("check_with_trainer", bool, False,
+            "run instructlab-training's own data processing on each cut where it is installed "
+            "(not a dependency) and report what it accepts",
+            flags=dict.fromkeys(BOTH, "--check-with-trainer"), pipeline=STAGE),
     Setting("recipe", str, "",
             "the mixing recipe, YAML or JSON (a file for the flag, its text for the parameter); "
             "the flags below override single keys", flags=dict.fromkeys(BOTH, "--recipe"),

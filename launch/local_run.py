@@ -187,10 +187,12 @@ def run_locally(sources: dict, output_dir: Path, parameters: dict, verbose: bool
             except RuntimeError as e:
                 raise LocalRunError(router.failure(e, output_dir)) from e
         plan = json.loads(Path(outputs["plan"].path).read_text(encoding="utf-8"))
-        for artifact, validation in zip(outputs["cuts"], outputs["validation_cuts"]):
+        for artifact, validation, card in zip(outputs["cuts"], outputs["validation_cuts"],
+                                              outputs["cards"]):
             folder.stage(artifact.metadata["file_name"], Path(artifact.path))
             if plan["recipe"]["validation_fraction"]:
                 folder.stage(validation.metadata["file_name"], Path(validation.path))
+            folder.stage(artifact.metadata["card_file_name"], Path(card.path))
         summary = run_summary(parameters, dict(outputs["knowledge_rows"].metadata), plan,
                               dict(outputs["samples"].metadata),
                               [dict(artifact.metadata) for artifact in outputs["cuts"]],

@@ -12,15 +12,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..data_card import data_card_markdown
 from ..errors import ParameterError
 from ..io.memory import release_memory
+from ..logs import progress
 from ..recipe import Recipe
-from ..report import cut_report_markdown, token_length_histogram
-from ..run_summary import cut_file_name, validation_file_name
+from ..report import token_length_histogram, token_length_percentiles, whole_numbers
+from ..run_summary import card_file_name, cut_file_name, validation_file_name
 from ..sampling import cut_mask, document_id, parse_cut_sizes
 from ..sets import SET_NAMES
+from ..trainer_check import check_cut, summary_line
 from ..weighting import knowledge_copies, repeated, replay_copies
-from ..logs import progress
 from . import Measured
 from .plan import read_plan
 
@@ -125,6 +127,7 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
     shuffle_seed = f"{recipe.seed}:shuffle:{cut}" if recipe.shuffle else None
     training, validation = _Lines(output_path, shuffle_seed), _Lines(validation_path, shuffle_seed)
     statistics, validation_statistics = CutStatistics(), CutStatistics()
+    examples: dict[str, str] = {}  # the first line of each set and replay source, for the card
     offset = 0
     for group in range(samples.metadata.num_row_groups):
         rows = samples.read_row_group(group)
@@ -132,6 +135,10 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
         taken = _expanded(rows, copies_by_row[offset:offset + n])
         training.add(taken["row_json"])
         statistics.add(taken)
+        for name in SET_NAMES:
+            first = pc.index(taken["set"], name).as_py()
+            if name not in examples and first >= 0:
+                examples[name] = taken["row_json"][first].as_py()
         kept = rows.filter(pa.array(held_by_row[offset:offset + n], pa.bool_()))
         validation.add(kept["row_json"])
         validation_statistics.add(kept)
@@ -159,6 +166,8 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
             taken = _expanded(rows, copies_of_source)
             training.add(taken["row_json"])
             statistics.lengths += taken["token_length"].to_pylist()
+            if taken.num_rows:
+                examples[f"replay {source.path}"] = taken["row_json"][0].as_py()
             replay_sources.append({"path": source.path, **report})
         del replay
     training.close()
@@ -181,6 +190,7 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
         "max_token_length": max(statistics.lengths, default=0),
         "sets": per_set,
         "token_length_histogram": token_length_histogram(statistics.lengths),
+        "token_length_percentiles": token_length_percentiles(statistics.lengths),
         "knowledge": knowledge,
         "replay": replay_sources,
         "validation": {"samples": validation.count,
@@ -188,6 +198,7 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
                        "sets": validation_statistics.per_set()},
         "recipe": recipe.to_dict(),
         "recipe_sha256": recipe.fingerprint(),
+        "examples": examples,
     }
 
 
@@ -217,15 +228,30 @@ def check_not_empty(cut: int, knowledge: dict, recipe: Recipe) -> None:
 
 
 def mix_stage(samples_path: str, replay_path: str, plan_path: str, cut: int, output_path: str,
-              validation_path: str, report_path: str, replay_sources: list[dict]) -> Measured:
-    """One cut under the plan's recipe: its training file, validation file and Markdown report;
-    the metadata records the recipe, its fingerprint and the inputs' fingerprints (step-03 files
-    from the plan, replay sources as counted) with counts per set and per replay source."""
+              validation_path: str, card_path: str, replay_sources: list[dict], counted: dict,
+              tokenizer_dir: str, check_with_trainer: bool = False) -> Measured:
+    """One cut under the plan's recipe: its training file, validation file and data card; the
+    metadata records the recipe, its fingerprint and the inputs' fingerprints (step-03 files
+    from the plan, replay sources as counted) with counts per set and per replay source, the
+    tokenizer (`counted`: what the count measured) and, with `check_with_trainer`, what
+    instructlab-training makes of the cut (counted with the tokenizer files in
+    `tokenizer_dir`)."""
     planned, recipe = read_plan(plan_path)
     stats = mix_cut_file(samples_path, replay_path, recipe, cut, output_path, validation_path)
+    examples = stats.pop("examples")
     stats["input_sha256"] = {**planned["input_sha256"],
                              **{s["path"]: s["sha256"] for s in replay_sources}}
-    Path(report_path).write_text(cut_report_markdown(stats), encoding="utf-8")
+    for account, source in zip(stats["replay"], replay_sources):
+        account["empty_reasoning"] = source["empty_reasoning"]
+    stats["tokenizer"] = {key: counted.get(key) for key in ("tokenizer", "tokenizer_sha256")}
+    stats["trainer_check"] = None
+    if check_with_trainer:
+        stats["trainer_check"] = check_cut(output_path, tokenizer_dir, recipe.max_seq_len)
+        progress(log, "mix cut %d: %s", stats["cut"], summary_line(stats["trainer_check"]))
+    stats["file_name"] = cut_file_name(stats["cut"])
+    stats["card_file_name"] = card_file_name(stats["cut"])
+    Path(card_path).write_text(
+        data_card_markdown(stats, whole_numbers(planned["load"]), examples), encoding="utf-8")
     metrics = {"cut": stats["cut"], "samples": stats["samples"], "tokens": stats["tokens"],
                "max_token_length": stats["max_token_length"],
                "validation_samples": stats["validation"]["samples"]}
@@ -238,7 +264,7 @@ def mix_stage(samples_path: str, replay_path: str, plan_path: str, cut: int, out
             for key, value in source[step].items():
                 metrics[f"replay{index}.{step}.{key}"] = value
     return Measured({
-        "mixed": {**stats, "file_name": cut_file_name(stats["cut"])},
+        "mixed": stats,
         "validation": {**stats["validation"], "cut": stats["cut"],
                        "file_name": validation_file_name(stats["cut"])},
     }, metrics)

@@ -23,5 +23,11 @@ def test_reports_what_was_counted(chain):
         "rows_counted": 135,
         "tokens_counted": sum(s.metadata["tokens_counted"] for s in chain.shards),
         "tokenizer": "bundled-qwen",
+        "tokenizer_sha256": chain.shards[1].metadata["tokenizer_sha256"],
     }
+    # the files counted with, and the template they rendered with, are fetch_tokenizer's
+    fetched = chain.tokenizer_files.metadata
+    assert chain.samples.metadata["tokenizer_sha256"] == {
+        "files": fetched["files_sha256"], "chat_template": fetched["chat_template_sha256"]}
+    assert chain.shards[0].metadata["tokenizer_sha256"]["chat_template"] == ""  # no rows there
     assert chain.samples.metadata["tokens_counted"] == 22393  # the README's cut-5 total

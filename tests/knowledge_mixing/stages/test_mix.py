@@ -156,13 +156,41 @@ def test_stage_records_the_recipe_inputs_and_a_report(plain, chat_replay, counte
     assert report["recipe_sha256"] == plain.plan["recipe_sha256"]
     assert report["input_sha256"] == counted("mixed").loaded["input_sha256"]
     assert report["validation"] == {"samples": 0, "tokens": 0, "sets": {}}
-    assert plain.markdown[5].read_text().startswith("# Cut 5: 135 samples, ")
+    assert plain.markdown[5].read_text().startswith(
+        "# Data card: combined_cut_5x.jsonl (cut 5)\n\n135 samples, ")
     assert plain.validation[5].read_text() == ""
     mixed = mix_counted(counted("mixed"), tmp_path, chat_replay, cuts=[1],
                         replay=[{"path": str(CHAT), "token_ratio": 0.1}])
     assert mixed.reports[1]["input_sha256"] == {**counted("mixed").loaded["input_sha256"],
                                                 str(CHAT): chat_replay[1][0]["sha256"]}
     assert f"| replay {CHAT} (ratio 0.1, target " in mixed.markdown[1].read_text()
+
+
+def test_the_data_card_says_what_the_cut_holds_and_where_it_came_from(plain, counted):
+    """Cut 5 of the example ('mixed': two sets in each sdg_hub layout)."""
+    card = plain.markdown[5].read_text()
+    loaded = counted("mixed").loaded
+    for name, sha256 in loaded["input_sha256"].items():  # inputs, fingerprints, layouts
+        layout = loaded["files"][name]["layout"]
+        assert f"| {name} | `{sha256}` | {layout} |" in card
+    assert "| extractive_summary/gen.jsonl" in card and "sdg_hub 0.4 – 0.9.0 (every column) | " \
+        "`document` | `raw_document` | `response_dict[0].reasoning_content` |" in card
+    assert "| detailed_summary/gen.jsonl" in card and "sdg_hub 0.9.1+ (output columns only)" in card
+    # loaded: dropped, duplicates, whitespace variants; this cut: what the recipe did
+    assert "| extractive_summary | 61 | 0 | 0 | 61 | 1 | 6 | 0 |" in card
+    assert "| key_facts_to_qa | 1 | 33 / 2,083 | 1 / 67 | 0 / 0 | 0 / 0 | 0 / 0 | 33 / 2,083 | 3 " \
+        "| 3 |" in card
+    assert "Kept: 20 ≤ tokens, as the trainer keeps them." in card
+    report = plain.reports[5]
+    p = report["token_length_percentiles"]
+    assert f"| {p['min']:,} | {p['p50']:,} | {p['p90']:,} | {p['p95']:,} | {p['p99']:,} | " \
+        f"{p['max']:,} |" in card and p["max"] == report["max_token_length"]
+    assert card.count("█") > 10
+    assert f"## Recipe (sha256 `{report['recipe_sha256']}`)" in card and '"dedup": false' in card
+    assert "## Tokenizer: bundled-qwen" in card and "| tokenizer.json | `" in card
+    samples = card.split("## One sample per set and replay source (strings shortened)")[1]
+    assert [line[4:] for line in samples.splitlines() if line.startswith("### ")] == list(SET_NAMES)
+    assert "more characters]" in samples
 
 
 def test_no_temporary_file_is_left_behind(plain):
