@@ -82,7 +82,7 @@ class FileColumns:
 
 class FirstSpellings:
     """The first spelling, in input order, of every document up to whitespace; says which texts
-    are another spelling of one seen before (docs/behaviour.md#normalisation)."""
+    are another spelling of one seen before (docs/behaviour.md#sampling)."""
 
     def __init__(self):
         self.first: dict[bytes, bytes] = {}  # document id → text_id of its first spelling

@@ -1,5 +1,5 @@
 """The mix stage: one cut size → its training JSONL under the recipe, with its validation rows,
-its Markdown report and what went in and why (docs/behaviour.md#recipe-order, #outputs)."""
+its data card and what went in and why (docs/behaviour.md#recipe-order, #outputs)."""
 from __future__ import annotations
 
 import logging
