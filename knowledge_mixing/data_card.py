@@ -134,10 +134,10 @@ def trainer_check_markdown(check: dict | None) -> list[str]:
                         "processing on the cut)."]
     if not check["available"]:
         return lines + [check["message"]]
-    rows = check["rows"]
+    rows, versions = check["rows"], dict(check["versions"])
+    trainer = versions.pop("instructlab-training", "?")
     return lines + [
-        f"instructlab-training {check['versions'].get('instructlab-training', '?')} "
-        f"({', '.join(f'{k} {v}' for k, v in check['versions'].items() if k != 'instructlab-training')}), "
+        f"instructlab-training {trainer} ({', '.join(f'{k} {v}' for k, v in versions.items())}), "
         f"length bounds {check['min_seq_len']} ≤ tokens"
         + (f" < {check['max_seq_len']:,}" if check["max_seq_len"] else "") + ":", "",
         "| rows | accepted | end-of-turn trained | token count = `token_length` |",

@@ -65,8 +65,8 @@ def check_cut(path: str, tokenizer_dir: str, max_seq_len: int | None,
             return {"available": False, "message": unavailable(python)}
         if result.returncode != 0 or not report_path.exists():
             last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            return {"available": False,
-                    "message": f"trainer check failed ({python} exited {result.returncode}): {last}"}
+            return {"available": False, "message":
+                    f"trainer check failed ({python} exited {result.returncode}): {last}"}
         return json.loads(report_path.read_text(encoding="utf-8"))
 
 

@@ -88,8 +88,9 @@ def fits(rows: list[int], lengths: list[int], min_seq_len: int,
 def length_account(lengths: list[int], rows: list[int], fitting: list[int], recipe) -> dict:
     """The rows dropped for their length, too short and too long apart."""
     dropped = sorted(set(rows) - set(fitting))
-    return {"under_length": _tokens(lengths, (i for i in dropped if lengths[i] < recipe.min_seq_len)),
-            "over_length": _tokens(lengths, (i for i in dropped if lengths[i] >= recipe.min_seq_len))}
+    short = [i for i in dropped if lengths[i] < recipe.min_seq_len]
+    return {"under_length": _tokens(lengths, short),
+            "over_length": _tokens(lengths, sorted(set(dropped) - set(short)))}
 
 
 def repeated(ids: list[bytes]) -> list[bool]:
@@ -112,8 +113,8 @@ def knowledge_copies(sets: list[str], lengths: list[int], ids: list[bytes], repe
     """For the rows of one cut (their set, token length, sample id, and whether they repeat an
     earlier row's messages): how many copies of each go into training, which are held out for
     validation, and a per-set account of both. Order of work: duplicates out (with dedup;
-    counted either way), rows too short or too long out, a fraction of the distinct samples held out for
-    validation, then weights (or the token target) on the rest."""
+    counted either way), rows too short or too long out, a fraction of the distinct samples
+    held out for validation, then weights (or the token target) on the rest."""
     members: dict[str, list[int]] = {}
     for row, set_name in enumerate(sets):
         members.setdefault(set_name, []).append(row)

@@ -236,8 +236,8 @@ def _one_value(found: list[tuple[str, str]], what: str, where: str, why: str = "
     for column, text in found[1:]:
         if text != found[0][1]:
             raise InputError(
-                f"{where}: columns {found[0][0]!r} and {column!r} both hold {what}{why} but differ; "
-                "give each a single meaning: fix or drop one of them")
+                f"{where}: columns {found[0][0]!r} and {column!r} both hold {what}{why} but "
+                "differ; give each a single meaning: fix or drop one of them")
     return found[0][1] if found else None
 
 

@@ -102,9 +102,9 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
                  validation_path: str) -> dict:
     """Write one cut's JSONL under the recipe: the cut's summaries and every key-facts and
     document-QA row, exact duplicates dropped (dedup) or counted, rows too short or too long
-    dropped, validation rows held out to their own file,
-    weighted, then the replay samples; in set and input order, or shuffled. Files appear
-    complete or not at all. Returns what went in and why."""
+    dropped, validation rows held out to their own file, weighted, then the replay samples; in
+    set and input order, or shuffled. Files appear complete or not at all. Returns what went in
+    and why, and the first line of each set and replay source (`examples`, for the card)."""
     started = time.perf_counter()
     cut = parse_cut_sizes([cut])[0]
     samples = pq.ParquetFile(samples_path)
