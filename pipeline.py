@@ -34,7 +34,6 @@ from knowledge_mixing.sets import FLOW_IDS, SET_NAMES
 from launch.cluster import ClusterSettings
 from launch.plugins import PluginStep
 
-DEFAULT_WORKSPACE_SIZE = "100Gi"
 INPUT_SOURCES = {"step03": dsl.Artifact, **{name: dsl.Dataset for name in SET_NAMES}}
 """Where the knowledge sets can come from: the generation step's folder (one sub-folder per
 set), or one Dataset per set (a JSONL file or a folder of them, as a per-flow `sdg` task writes)."""
@@ -49,6 +48,7 @@ class MixingOutputs(NamedTuple):
     knowledge_rows: dsl.Dataset
     plan: dsl.Artifact
     samples: dsl.Dataset
+    run_summary: dsl.Artifact
 
 
 def with_signature(function, parameters: list, returns):
@@ -87,7 +87,8 @@ def build_mixing_stage(settings: ClusterSettings = ClusterSettings(),
         planned = settings.apply(plan_cuts(knowledge_rows=knowledge_rows,
                                            cut_sizes=args["cut_sizes"],
                                            qa_per_doc=args["qa_per_doc"], seed=args["seed"],
-                                           recipe=args["recipe"], shards=args["shards"]))
+                                           recipe=args["recipe"], shards=args["shards"],
+                                           training_max_seq_len=args["training_max_seq_len"]))
         replay = settings.apply(count_replay(tokenizer_files=args["tokenizer_files"],
                                              plan=planned.outputs["plan"],
                                              trust_remote_code=args["trust_remote_code"]))
@@ -110,8 +111,10 @@ def build_mixing_stage(settings: ClusterSettings = ClusterSettings(),
                                            plan=planned.outputs["plan"],
                                            tokenizer_files=args["tokenizer_files"], cut=cut,
                                            check_with_trainer=args["check_with_trainer"]))
-        chosen = settings.apply(select_cut(cuts=dsl.Collected(mixed.outputs["mixed"]),
-                                           train_cut=args["train_cut"]))
+        chosen = settings.apply(select_cut(
+            cuts=dsl.Collected(mixed.outputs["mixed"]), plan=planned.outputs["plan"],
+            loaded=loaded.outputs["Output"], counted=gathered.outputs["Output"],
+            **{name: args[name] for name, _, _ in MIXING_PARAMETERS}))
         return MixingOutputs(
             cuts=dsl.Collected(mixed.outputs["mixed"]),
             validation_cuts=dsl.Collected(mixed.outputs["validation"]),
@@ -120,6 +123,7 @@ def build_mixing_stage(settings: ClusterSettings = ClusterSettings(),
             knowledge_rows=knowledge_rows,
             plan=planned.outputs["plan"],
             samples=gathered.outputs["samples"],
+            run_summary=chosen.outputs["run_summary"],
         )
 
     inputs = [(source, dsl.Input[INPUT_SOURCES[source]], inspect.Parameter.empty)
@@ -165,10 +169,18 @@ def uri_parameter(source: str) -> str:
     return BY_NAME["input" if source == "step03" else source].parameter
 
 
+def shared_with_training(options: PipelineOptions) -> set:
+    """Stage parameters the training step also has (training_max_seq_len): one pipeline
+    parameter feeds both, with the training component's default."""
+    if not options.training:
+        return set()
+    return {p.name for p in options.training.parameters} & {n for n, _, _ in MIXING_PARAMETERS}
+
+
 def build_pipeline(options: PipelineOptions = PipelineOptions()):
     """The pipeline users compile and run: knowledge input → tokenizer → mixing stage →
     (training). Its parameters depend on the options (plug-in components bring theirs)."""
-    settings = options.settings
+    settings, generation, training = options.settings, options.generation, options.training
     sources = options.input_sources()
     if options.flow_ids and not (options.generation and options.generation.per_flow):
         raise ParameterError(
@@ -178,18 +190,21 @@ def build_pipeline(options: PipelineOptions = PipelineOptions()):
             + ("this one writes the whole step-03 folder" if options.generation else
                "none is used (--generation-component)"))
     flow_ids = {**FLOW_IDS, **options.flow_ids}
+    shared = shared_with_training(options)
     parameters = []
-    if options.generation:
-        parameters += [(p.name, p.annotation, p.default) for p in options.generation.parameters]
+    if generation:
+        parameters += [(p.name, p.annotation, p.default) for p in generation.parameters]
+        if generation.seed_input:
+            parameters.append((BY_NAME["seed_data_uri"].parameter, str, inspect.Parameter.empty))
     else:
         parameters += [(uri_parameter(source), str, inspect.Parameter.empty) for source in sources]
     if options.tokenizer_from_uri:
         parameters.append((BY_NAME["tokenizer_uri"].parameter, str, inspect.Parameter.empty))
     else:
         parameters.append(("tokenizer", str, BY_NAME["tokenizer"].default))
-    parameters += MIXING_PARAMETERS
-    if options.training:
-        parameters += [(p.name, p.annotation, p.default) for p in options.training.parameters]
+    parameters += [p for p in MIXING_PARAMETERS if p[0] not in shared]
+    if training:
+        parameters += [(p.name, p.annotation, p.default) for p in training.parameters]
     all_names = [name for name, _, _ in parameters]
     duplicates = sorted({n for n in all_names if all_names.count(n) > 1})
     if duplicates:
@@ -197,12 +212,17 @@ def build_pipeline(options: PipelineOptions = PipelineOptions()):
                              "the plug-in component's inputs")
     # pipelines cannot be defined inside pipelines
     mixing_stage = build_mixing_stage(settings, sources)
+    workspace = settings.workspace() if training and training.training_hub else None
 
     def wire(*values) -> MixingOutputs:
         args = dict(zip(names, values))
-        generation = options.generation
         if generation:
             given = {p.component_input: args[p.name] for p in generation.parameters}
+            if generation.seed_input:
+                seed = settings.prepare_import(dsl.importer(
+                    artifact_uri=args["seed_data_uri"], artifact_class=dsl.Dataset,
+                    reimport=False))
+                given[generation.seed_input] = seed.set_display_name("import seed data").output
             if generation.per_flow:  # one task per knowledge flow, each feeding its set
                 knowledge = {}
                 for name in sources:
@@ -214,38 +234,36 @@ def build_pipeline(options: PipelineOptions = PipelineOptions()):
                 task = settings.prepare_generation(generation.component(**given))
                 knowledge = {"step03": task.outputs[generation.wired_output]}
         else:
-            knowledge = {source: dsl.importer(artifact_uri=args[uri_parameter(source)],
-                                              artifact_class=INPUT_SOURCES[source],
-                                              reimport=False).output for source in sources}
+            knowledge = {source: settings.prepare_import(dsl.importer(
+                artifact_uri=args[uri_parameter(source)], artifact_class=INPUT_SOURCES[source],
+                reimport=False)).output for source in sources}
         if options.tokenizer_from_uri:
-            tokenizer_files = dsl.importer(artifact_uri=args["tokenizer_uri"],
-                                           artifact_class=dsl.Artifact, reimport=False).output
+            tokenizer_files = settings.prepare_import(dsl.importer(
+                artifact_uri=args["tokenizer_uri"], artifact_class=dsl.Artifact,
+                reimport=False)).output
         else:
             fetched = settings.give_hub_token(settings.apply(fetch_tokenizer(
                 tokenizer=args["tokenizer"], trust_remote_code=args["trust_remote_code"])))
             tokenizer_files = fetched.outputs["tokenizer_files"]
         stage = mixing_stage(tokenizer_files=tokenizer_files, **knowledge,
                              **{name: args[name] for name, _, _ in MIXING_PARAMETERS})
-        if options.training:
-            training = options.training
+        stage.set_caching_options(settings.cache)
+        if training:
             inputs = {p.component_input: args[p.name] for p in training.parameters}
             inputs[training.wired_input] = stage.outputs["training_dataset"]
-            if training.takes_workspace_path:
+            if training.training_hub:
                 inputs["pvc_path"] = dsl.WORKSPACE_PATH_PLACEHOLDER
-            settings.give_hub_token(training.component(**inputs))
+            settings.prepare_training(training.component(**inputs), training.training_hub)
         return MixingOutputs(**{name: stage.outputs[name] for name in MixingOutputs._fields})
 
     names = with_signature(wire, parameters, MixingOutputs)
-    steps = [s.description for s in (options.generation, options.training) if s]
-    workspace = settings.workspace_size or (
-        DEFAULT_WORKSPACE_SIZE if options.training and options.training.takes_workspace_path else "")
+    steps = [s.origin for s in (generation, training) if s]
     return dsl.pipeline(
         name="knowledge-tuning" if steps else "knowledge-mixing",
         description="Knowledge mixing of the generation step's knowledge sets"
         + (f", with {' and '.join(steps)}" if steps else "")
         + ": one training-ready chat JSONL per feasible cut size.",
-        pipeline_config=dsl.PipelineConfig(workspace=dsl.WorkspaceConfig(size=workspace))
-        if workspace else None,
+        pipeline_config=dsl.PipelineConfig(workspace=workspace) if workspace else None,
     )(wire)
 
 

@@ -11,9 +11,10 @@ from .image import COMPONENT_SETTINGS
 def gather_samples(
     shards: Input[List[Dataset]],
     samples: Output[Dataset],
-):
+) -> dict:
     """Merge the shards' samples into one file in input order, so every cut has the same bytes
-    whatever the number of shards."""
+    whatever the number of shards. Returns what was counted (the artifact's metadata) for the
+    run summary, which then need not download the samples."""
     from knowledge_mixing.logs import configure_logging
     from knowledge_mixing.stages.gather import gather_stage
 
@@ -22,3 +23,4 @@ def gather_samples(
     measured = gather_stage([s.path for s in ordered], samples.path,
                             [dict(s.metadata) for s in ordered])
     measured.publish(samples=samples)
+    return measured.metadata["samples"]

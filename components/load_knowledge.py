@@ -16,11 +16,12 @@ def load_knowledge(
     detailed_summary: Input[Dataset] = None,
     key_facts_to_qa: Input[Dataset] = None,
     document_based_qa: Input[Dataset] = None,
-):
+) -> dict:
     """Read the knowledge sets — the generation step's folder (`step03`, one sub-folder per set),
     and/or one Dataset per set (a JSONL file or a folder of them, as the per-flow `sdg` component
     writes) — in both sdg_hub layouts, clean and normalise them, and write one typed Parquet
-    table. A set given both ways, or no input at all, is an error."""
+    table. A set given both ways, or no input at all, is an error. Returns what it read (the
+    artifact's metadata) for the run summary, which then need not download the table."""
     from knowledge_mixing.logs import configure_logging
     from knowledge_mixing.stages.load import LoadOptions, load_stage
 
@@ -31,3 +32,4 @@ def load_knowledge(
                           LoadOptions(save_gpt_oss_format, max_sample_chars),
                           {name: dataset.path for name, dataset in given.items() if dataset})
     measured.publish(metrics, knowledge_rows=knowledge_rows)
+    return measured.metadata["knowledge_rows"]

@@ -119,6 +119,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("output", str, "output/mixed",
             "where combined_cut_{N}x.jsonl and summary.json go", flags={"run": "--output"},
             parse=text),
+    Setting("seed_data_uri", str, None,
+            "with a generation step: URI of the seed data (JSONL) every generation task reads "
+            "(the `input_artifact` of sdg)", flags={"submit": "--seed-data-uri"}, parse=text,
+            pipeline=PIPELINE),
     Setting("tokenizer", str, BUNDLED_TOKENIZER,
             "student tokenizer: a hub model id, a local directory, or bundled-qwen (offline)",
             flags=dict.fromkeys(BOTH, "--tokenizer"), parse=non_empty_text,
@@ -148,6 +152,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shards", int, 1,
             "token-counting tasks (pods), each taking a share of the raw documents; same output "
             "bytes", flags=dict.fromkeys(BOTH, "--shards"), parse=integer(1), pipeline=STAGE),
+    Setting("training_max_seq_len", int, 0,
+            "the trainer's max_seq_len: where the recipe sets no max_seq_len, samples of this "
+            "many tokens or more are dropped (and counted); in a training pipeline it is "
+            "train_model's parameter of that name (one value for both); 0 = none",
+            flags=dict.fromkeys(BOTH, "--training-max-seq-len"), parse=integer(0),
+            pipeline=STAGE),
     Setting("max_sample_chars", int, 2_000_000,
             "a row whose sample is longer (characters of outline, document, question, response "
             "and reasoning) stops the run, naming its file and line",

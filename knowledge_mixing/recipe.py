@@ -211,10 +211,16 @@ def recipe_from_text(text: str, base: Recipe = Recipe(), source: str = "paramete
     return apply_recipe(read_recipe_text(text, source), base, source)
 
 
-def effective_recipe(cut_sizes, qa_per_doc, seed, recipe_text: str) -> Recipe:
+def effective_recipe(cut_sizes, qa_per_doc, seed, recipe_text: str,
+                     training_max_seq_len=0) -> Recipe:
     """The recipe of a pipeline run: its cut_sizes, qa_per_doc and seed parameters, with the
-    keys of its `recipe` parameter laid over them (a key in `recipe` wins)."""
+    keys of its `recipe` parameter laid over them (a key in `recipe` wins); where the recipe
+    sets no max_seq_len, the trainer's (`training_max_seq_len`, 0 for none)."""
     base = apply_recipe({"cut_sizes": list(cut_sizes), "qa_per_doc": qa_per_doc, "seed": seed},
                         source="parameters")
-    return recipe_from_text(recipe_text or "", base, source="parameter `recipe`")
+    recipe = recipe_from_text(recipe_text or "", base, source="parameter `recipe`")
+    trainer = number(training_max_seq_len, "training_max_seq_len", integer=True, low=0)
+    if recipe.max_seq_len is None and trainer:
+        return replace(recipe, max_seq_len=trainer)
+    return recipe
 

@@ -47,7 +47,7 @@ def run_summary(parameters: dict, load: dict, plan: dict, counted: dict, cuts: l
     load, counted, cuts = whole_numbers(load), whole_numbers(counted), whole_numbers(cuts)
     recipe = plan["recipe"]
     return {
-        "parameters": parameters,
+        "parameters": whole_numbers(parameters),
         "recipe": recipe,
         "recipe_sha256": plan["recipe_sha256"],
         "input_sha256": {k: v for report in cuts for k, v in report["input_sha256"].items()},

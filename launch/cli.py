@@ -2,6 +2,7 @@
 upload), `submit` (a run on a Data Science Pipelines server)."""
 import argparse
 import contextlib
+import inspect
 import json
 import os
 import shutil
@@ -21,8 +22,9 @@ from knowledge_mixing.parameters import BY_NAME
 from knowledge_mixing.run_summary import summary_table
 from knowledge_mixing.sets import FLOW_IDS, SET_NAMES
 
-from .cluster import ClusterSettings
-from .settings import add_setting_arguments, run_parameters
+from .cluster import TASK_RESOURCES, ClusterSettings, parse_resources
+from .plugins import SEED_DATA
+from .settings import add_setting_arguments, flag_values, run_parameters
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 EXAMPLE_INPUT = REPOSITORY / "examples" / "step_03"
@@ -37,21 +39,27 @@ DESCRIPTION = """The knowledge-mixing pipelines and their command line.
 
 
 def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
-    from pipeline import DEFAULT_WORKSPACE_SIZE
-
+    defaults = ClusterSettings()
     parser.add_argument("--image", default=IMAGE,
                         help="image of the mixing tasks (default: %(default)s; or set "
                         "KNOWLEDGE_MIXING_IMAGE)")
-    parser.add_argument("--training-component", default="auto", metavar="auto|none|FILE.yaml",
-                        help="training step after mixing: `auto` uses Training Hub's train_model "
-                        "when kfp-components is installed, `none` ends at the datasets, or a "
-                        "compiled component YAML (default: %(default)s)")
-    parser.add_argument("--generation-component", default="auto", metavar="auto|none|FILE.yaml",
+    parser.add_argument("--training-component", default="auto",
+                        metavar="sft|osft|lora|auto|none|MODULE:ATTR|FILE.yaml",
+                        help="training step after mixing: Training Hub's train_model of "
+                        "kfp-components (sft, osft, lora; `auto`: sft when the package is "
+                        "installed), `none` (end at the datasets), a component as MODULE:ATTR, or "
+                        "a compiled component YAML (default: %(default)s)")
+    parser.add_argument("--generation-component", default="auto",
+                        metavar="auto|none|MODULE:ATTR|FILE.yaml",
                         help="generation step before mixing: `auto` uses the kfp-components `sdg` "
                         "component (one task per knowledge flow) when its package is installed, "
-                        "`none` imports the inputs by URI, or a compiled component YAML: with a "
-                        "`flow_id` input it runs once per flow, else its one artifact output is "
-                        "the step-03 folder (default: %(default)s)")
+                        "`none` imports the inputs by URI, or a component as MODULE:ATTR or "
+                        "compiled YAML: with a `flow_id` input it runs once per flow, else its one "
+                        "artifact output is the step-03 folder (default: %(default)s)")
+    parser.add_argument("--seed-data", default="uri", metavar="|".join(SEED_DATA),
+                        help="with a generation step: the seed data comes from an artifact URI "
+                        "(parameter seed_data_uri) or from a path on --pvc (parameter "
+                        "generation_input_pvc_path) (default: %(default)s)")
     parser.add_argument("--flow-ids", default="", metavar="SET=ID[,SET=ID...]",
                         help="with a per-flow generation component: the sdg_hub flow id of a "
                         "set's task instead of the English flow's (e.g. "
@@ -64,23 +72,44 @@ def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tokenizer-from-uri", action="store_true",
                         help="take the tokenizer files from an artifact URI (parameter "
                         "tokenizer_uri) instead of a hub id: for clusters without hub access")
-    defaults = ClusterSettings()
-    for name in ("cpu_request", "cpu_limit", "memory_request", "memory_limit"):
-        parser.add_argument(f"--{name.replace('_', '-')}", default=getattr(defaults, name),
-                            help="of every mixing task (default: %(default)s)")
+    parser.add_argument("--cache", action=argparse.BooleanOptionalAction, default=False,
+                        help="cache the mixing tasks: a run with the same parameters and input "
+                        "URIs reuses their outputs, even when the data at a URI has changed "
+                        "(default: off)")
+    parser.add_argument("--resources", action="append", default=[],
+                        metavar="TASK=CPU_REQUEST,CPU_LIMIT,MEMORY_REQUEST,MEMORY_LIMIT",
+                        help="resources of one mixing task, e.g. count_tokens=4,8,4Gi,16Gi; "
+                        "repeatable (defaults: " + "; ".join(
+                            f"{task}={resources}" for task, resources in TASK_RESOURCES.items())
+                        + ")")
     parser.add_argument("--hf-token-secret", default=defaults.hf_token_secret,
-                        help="Kubernetes secret whose key HF_TOKEN is given to the tasks that "
-                        "reach the hub; '' for none (default: %(default)s)")
+                        help="Kubernetes secret whose key HF_TOKEN reaches the tokenizer fetch "
+                        "(gated hub tokenizers); it must exist (default: none)")
     parser.add_argument("--llm-secret", default=defaults.llm_secret,
-                        help="Kubernetes secret whose keys LLM_API_KEY and LLM_API_BASE are given "
-                        "to the generation tasks; '' for none (default: %(default)s)")
+                        help="with a generation step: Kubernetes secret whose keys LLM_API_KEY and "
+                        "LLM_API_BASE reach the generation tasks; it must exist; '' for none "
+                        "(default: %(default)s)")
+    parser.add_argument("--kubernetes-credentials-secret",
+                        default=defaults.kubernetes_credentials_secret,
+                        help="with train_model: secret with KUBERNETES_SERVER_URL and "
+                        "KUBERNETES_AUTH_TOKEN, required (default: %(default)s)")
+    parser.add_argument("--oci-pull-secret", default=defaults.oci_pull_secret,
+                        help="with train_model: secret with OCI_PULL_SECRET_MODEL_DOWNLOAD "
+                        "(oci:// base models), optional; '' for none (default: %(default)s)")
+    parser.add_argument("--training-hf-token-secret", default=defaults.training_hf_token_secret,
+                        help="with a training step: secret with HF_TOKEN, optional; '' for none "
+                        "(default: %(default)s)")
     parser.add_argument("--pvc", default="",
                         help="existing PVC to mount in the mixing and generation tasks")
     parser.add_argument("--pvc-mount-path", default=defaults.pvc_mount_path,
                         help="where --pvc is mounted (default: %(default)s)")
-    parser.add_argument("--workspace-size", default="",
-                        help="size of the KFP workspace PVC (default: none, or "
-                        f"{DEFAULT_WORKSPACE_SIZE} when the training step needs one)")
+    parser.add_argument("--workspace-size", default=defaults.workspace_size,
+                        help="with train_model: size of the workspace PVC (default: %(default)s)")
+    parser.add_argument("--workspace-storage-class", default="",
+                        help="with train_model: storage class of the workspace PVC (required)")
+    parser.add_argument("--workspace-access-mode", default=defaults.workspace_access_mode,
+                        help="with train_model: access mode of the workspace PVC "
+                        "(default: %(default)s)")
 
 
 def options_from_arguments(args: argparse.Namespace):
@@ -89,15 +118,22 @@ def options_from_arguments(args: argparse.Namespace):
     from .plugins import generation_step, training_step
 
     settings = ClusterSettings(
-        cpu_request=args.cpu_request, cpu_limit=args.cpu_limit,
-        memory_request=args.memory_request, memory_limit=args.memory_limit,
-        hf_token_secret=args.hf_token_secret, llm_secret=args.llm_secret, pvc=args.pvc,
-        pvc_mount_path=args.pvc_mount_path, workspace_size=args.workspace_size)
+        resources=dict(map(parse_resources, args.resources)), cache=args.cache,
+        hf_token_secret=args.hf_token_secret, llm_secret=args.llm_secret,
+        kubernetes_credentials_secret=args.kubernetes_credentials_secret,
+        oci_pull_secret=args.oci_pull_secret,
+        training_hf_token_secret=args.training_hf_token_secret, pvc=args.pvc,
+        pvc_mount_path=args.pvc_mount_path, workspace_size=args.workspace_size,
+        workspace_storage_class=args.workspace_storage_class,
+        workspace_access_mode=args.workspace_access_mode)
+    generation = generation_step(args.generation_component, args.seed_data)
+    if generation and args.seed_data == "pvc" and not args.pvc:
+        raise ParameterError("--seed-data pvc: give --pvc NAME, the PVC that holds the seed data "
+                             "(mounted at --pvc-mount-path)")
     return PipelineOptions(
         settings=settings, tokenizer_from_uri=args.tokenizer_from_uri,
         sources=check_sources(tuple(s.strip() for s in args.inputs.split(","))),
-        generation=generation_step(args.generation_component),
-        training=training_step(args.training_component),
+        generation=generation, training=training_step(args.training_component),
         flow_ids=parse_flow_ids(args.flow_ids))
 
 
@@ -221,11 +257,31 @@ def interrupt_on_terminate():
 def compile_command(args: argparse.Namespace, verbose: bool) -> int:
     from pipeline import build_pipeline
 
-    from .compile import compile_pipeline
+    from .compile import compile_pipeline, describe_compiled
 
-    compile_pipeline(build_pipeline(options_from_arguments(args)), args.output, args.image)
+    options = options_from_arguments(args)
+    warn_about_plugins(options)
+    compile_pipeline(build_pipeline(options), args.output, args.image)
+    print("\n".join([*wiring(args, options), *describe_compiled(args.output)]))
     print(f"wrote {args.output}")
     return 0
+
+
+def wiring(args: argparse.Namespace, options) -> list:
+    """One line per plug-in step (what was wired, from where, or that none was), and the image
+    of our tasks."""
+    from .plugins import not_wired
+
+    steps = (("generation", options.generation, args.generation_component),
+             ("training", options.training, args.training_component))
+    return [f"{kind}: {step.origin}" if step else not_wired(kind, source)
+            for kind, step, source in steps] + [f"image: {args.image}"]
+
+
+def warn_about_plugins(options) -> None:
+    for step in (options.generation, options.training):
+        for warning in step.warnings if step else ():
+            print(f"warning: {warning}", file=sys.stderr)
 
 
 def settings_of(args: argparse.Namespace) -> dict:
@@ -274,13 +330,15 @@ def warn_if_short_of_space(output: Path, inputs: list[Path]) -> None:
 
 
 def submit_command(args: argparse.Namespace, verbose: bool) -> int:
-    from pipeline import build_pipeline, uri_parameter
+    from pipeline import build_pipeline, shared_with_training, uri_parameter
 
+    from .compile import describe_compiled
     from .submit import check_host, submit
 
     check_host(args.host)
     parameters = settings_of(args)
     options = options_from_arguments(args)
+    warn_about_plugins(options)
     pipeline = build_pipeline(options)
     arguments = dict(parameters)
     if args.tokenizer_from_uri:
@@ -289,8 +347,29 @@ def submit_command(args: argparse.Namespace, verbose: bool) -> int:
     if not options.generation:
         arguments.update({uri_parameter(source): args.input if source == "step03" else None
                           for source in options.input_sources()})
+    elif options.generation.seed_input:
+        arguments["seed_data_uri"] = args.seed_data_uri
+    given = flag_values(args, "submit")
+    for name in shared_with_training(options) - set(given):  # the training step's default
+        del arguments[name]
     arguments.update(dict(args.param))
+    check_plugin_parameters(options, arguments)
     url = submit(pipeline, arguments, args.host, args.token, args.image, args.experiment,
-                 args.run_name)
+                 args.run_name, enable_caching=None if args.cache else False,
+                 describe=lambda path: print("\n".join([*wiring(args, options),
+                                                         *describe_compiled(path)])))
     print(f"run created: {url}")
     return 0
+
+
+def check_plugin_parameters(options, arguments: dict) -> None:
+    """A plug-in parameter without a default (the generation step's `generation_model`) needs a
+    value, before anything is sent."""
+    for kind, step in (("generation", options.generation), ("training", options.training)):
+        for parameter in step.parameters if step else ():
+            if parameter.default is inspect.Parameter.empty and \
+                    arguments.get(parameter.name) in (None, ""):
+                raise ParameterError(
+                    f"--param {parameter.name}: required by the {kind} step (input "
+                    f"{parameter.component_input!r} of {step.component.name!r}); give --param "
+                    f"{parameter.name}=VALUE")

@@ -17,7 +17,6 @@ from pathlib import Path
 from knowledge_mixing.errors import LocalRunError
 from knowledge_mixing.io.output_folder import OutputFolder
 from knowledge_mixing.logs import PROGRESS_MARK
-from knowledge_mixing.run_summary import run_summary
 
 LOG_NAME = ".knowledge-mixing.log"
 """The last run's full log, inside the output folder."""
@@ -186,15 +185,12 @@ def run_locally(sources: dict, output_dir: Path, parameters: dict, verbose: bool
                         **parameters).outputs
             except RuntimeError as e:
                 raise LocalRunError(router.failure(e, output_dir)) from e
-        plan = json.loads(Path(outputs["plan"].path).read_text(encoding="utf-8"))
+        # the summary a cluster run has too (select_cut's); the commit adds the files' record
+        summary = json.loads(Path(outputs["run_summary"].path).read_text(encoding="utf-8"))
         for artifact, validation, card in zip(outputs["cuts"], outputs["validation_cuts"],
                                               outputs["cards"]):
             folder.stage(artifact.metadata["file_name"], Path(artifact.path))
-            if plan["recipe"]["validation_fraction"]:
+            if summary["recipe"]["validation_fraction"]:
                 folder.stage(validation.metadata["file_name"], Path(validation.path))
             folder.stage(artifact.metadata["card_file_name"], Path(card.path))
-        summary = run_summary(parameters, dict(outputs["knowledge_rows"].metadata), plan,
-                              dict(outputs["samples"].metadata),
-                              [dict(artifact.metadata) for artifact in outputs["cuts"]],
-                              outputs["training_dataset"].metadata["cut"])
         return folder.commit(summary)

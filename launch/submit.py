@@ -7,7 +7,7 @@ import tempfile
 import time
 import urllib.parse
 import warnings
-from typing import Optional
+from typing import Callable, Optional
 
 from knowledge_mixing.errors import ParameterError, SubmitError
 
@@ -60,8 +60,10 @@ def check_server(host: str, token: str) -> None:
 
 
 def submit_run(host: str, token: str, package_path: str, arguments: dict, experiment: str,
-               run_name: str) -> str:
-    """Create a run of the compiled pipeline; return its URL in the Data Science Pipelines UI."""
+               run_name: str, enable_caching: Optional[bool]) -> str:
+    """Create a run of the compiled pipeline; return its URL in the Data Science Pipelines UI.
+    `enable_caching`: False turns caching off for every task; None keeps the compiled choice
+    (True would also cache the training and generation tasks, which must run again)."""
     import kfp
     from kfp_server_api.exceptions import ApiException
 
@@ -71,24 +73,29 @@ def submit_run(host: str, token: str, package_path: str, arguments: dict, experi
     try:
         client = kfp.Client(host=host, existing_token=token)
         run = client.create_run_from_pipeline_package(
-            package_path, arguments=arguments, run_name=run_name, experiment_name=experiment)
+            package_path, arguments=arguments, run_name=run_name, experiment_name=experiment,
+            enable_caching=enable_caching)
     except ApiException as e:
         raise SubmitError(f"{host} answered HTTP {e.status} ({e.reason}): {e.body}") from e
     return f"{host}/#/runs/details/{run.run_id}"
 
 
 def submit(pipeline, arguments: dict, host: str, token: Optional[str], image: str,
-           experiment: str, run_name: str) -> str:
-    """Compile `pipeline` and create a run of it with `arguments`; a required parameter without
-    a value is named (as the flag that gives it) before anything is sent."""
+           experiment: str, run_name: str, enable_caching: Optional[bool],
+           describe: Callable[[str], None]) -> str:
+    """Compile `pipeline` (`describe` says what the compiled file holds) and create a run of it
+    with `arguments`; a required parameter without a value is named (as the flag that gives it)
+    before anything is sent."""
     missing = [name for name, value in arguments.items() if value is None]
     if missing:
         raise ParameterError("give " + ", ".join(
-            f"--{m.replace('_', '-')}" if m in ("step03_uri", "tokenizer_uri") else f"--param {m}=URI"
+            f"--{m.replace('_', '-')}" if m in ("step03_uri", "tokenizer_uri", "seed_data_uri")
+            else f"--param {m}=URI"
             for m in missing))
     token = bearer_token(token)
     with tempfile.TemporaryDirectory() as folder:
         package = os.path.join(folder, "pipeline.yaml")
         compile_pipeline(pipeline, package, image)
+        describe(package)
         run_name = run_name or f"{pipeline.name} {time.strftime('%Y-%m-%d %H-%M-%S')}"
-        return submit_run(host, token, package, arguments, experiment, run_name)
+        return submit_run(host, token, package, arguments, experiment, run_name, enable_caching)

@@ -106,3 +106,19 @@ def chat_replay(tmp_path_factory):
     it is."""
     return helpers.count_replay([{"path": str(helpers.CHAT), "token_ratio": 0.1}],
                                 tmp_path_factory.mktemp("chat_replay"))
+
+
+@pytest.fixture
+def kfp_components(tmp_path, monkeypatch):
+    """The stand-in of kfp-components 1.11.0 (tests/stand_ins: the module paths, decorators and
+    signatures of red-hat-data-services/pipelines-components at dd8d0c0, and a dist-info with
+    its name and version) copied to a folder of its own and put on the path, as if installed.
+    Returns that folder: a test may change the copy first (remove a module, break one)."""
+    import shutil
+
+    site = tmp_path / "site"
+    shutil.copytree(TESTS / "stand_ins", site)
+    monkeypatch.syspath_prepend(str(site))
+    yield site
+    for name in [m for m in sys.modules if m.split(".")[0] == "kfp_components"]:
+        del sys.modules[name]

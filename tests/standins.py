@@ -1,7 +1,9 @@
 """KFP-side helpers shared by the tests (test files never import each other):
 
-- stand-ins for the generation and training steps we wire but do not own, compiled to component
-  YAML the way users plug theirs in (--generation-component / --training-component);
+- runnable stand-ins for the generation and training steps we wire but do not own, compiled to
+  component YAML the way users plug theirs in (--generation-component / --training-component);
+  the installed kfp-components package is stood in by tests/stand_ins (the `kfp_components`
+  fixture of conftest.py);
 - `artifact` and `run_components`: the components' own functions (`python_func`) chained on real
   files, as KFP would call them, without the local runner;
 - `example_chain`: one such chain on the example data, made once per test session and shared by
@@ -28,16 +30,36 @@ def generate_step03(source_folder: str, step03: dsl.Output[dsl.Artifact], flows:
 
 
 @dsl.component(base_image="python:3.12", install_kfp_package=False)
-def generate_flow(flow_id: str, source_folder: str, output_artifact: dsl.Output[dsl.Dataset],
-                  output_metrics: dsl.Output[dsl.Metrics], model: str = "openai/teacher",
-                  max_concurrency: int = 10):
-    """Shaped like the kfp-components `sdg` component (one flow per task, chosen by `flow_id`,
-    one JSONL file out): publishes that flow's set from an existing step-03 folder."""
+def generate_flow(
+    output_artifact: dsl.Output[dsl.Dataset],
+    output_metrics: dsl.Output[dsl.Metrics],
+    input_artifact: dsl.Input[dsl.Dataset] = None,
+    input_pvc_path: str = "",
+    flow_id: str = "",
+    flow_yaml_path: str = "",
+    model: str = "",
+    max_concurrency: int = 10,
+    checkpoint_pvc_path: str = "",
+    save_freq: int = 100,
+    log_level: str = "INFO",
+    temperature: float = -1.0,
+    max_tokens: int = -1,
+    export_to_pvc: bool = False,
+    export_path: str = "",
+    runtime_params: dict = None,
+):
+    """Runnable stand-in of the kfp-components `sdg` component: its inputs and outputs as in
+    red-hat-data-services/pipelines-components at dd8d0c0 (components/data_processing/sdg/
+    component.py), one flow per task chosen by `flow_id`, one JSONL file out. Its "seed data"
+    is a step-03 folder (from `input_artifact`, or `input_pvc_path`): it publishes that flow's
+    set, and records the teacher `model` it was given."""
     import shutil
 
     folder = {"epic-jade-656": "extractive_summary", "mild-thunder-748": "detailed_summary",
               "heavy-heart-77": "key_facts_to_qa", "stellar-peak-605": "document_based_qa"}[flow_id]
-    shutil.copyfile(f"{source_folder}/{folder}/gen.jsonl", output_artifact.path)
+    seed = input_artifact.path if input_artifact is not None else input_pvc_path
+    shutil.copyfile(f"{seed}/{folder}/gen.jsonl", output_artifact.path)
+    output_artifact.metadata["model"] = model
     output_metrics.log_metric("output_rows", sum(1 for _ in open(output_artifact.path)))
 
 
@@ -45,20 +67,14 @@ def generate_flow(flow_id: str, source_folder: str, output_artifact: dsl.Output[
 def record_training(dataset: dsl.Input[dsl.Dataset], record_to: str,
                     model: dsl.Output[dsl.Model],
                     training_base_model: str = "Qwen/Qwen2.5-1.5B-Instruct",
-                    training_num_epochs: int = 1) -> str:
+                    training_num_epochs: int = 1, training_max_seq_len: int = 8192) -> str:
     """Stands in for train_model: keeps a copy of the dataset it was handed."""
     import shutil
 
     shutil.copyfile(dataset.path, record_to)
     with open(model.path, "w") as f:
-        f.write(f"{training_base_model} x{training_num_epochs}")
+        f.write(f"{training_base_model} x{training_num_epochs} ≤{training_max_seq_len}")
     return "recorded"
-
-
-@dsl.component(base_image="python:3.12", install_kfp_package=False)
-def train_on_workspace(pvc_path: str, dataset: dsl.Input[dsl.Dataset],
-                       model: dsl.Output[dsl.Model], training_learning_rate: float = None):
-    """Shaped like Training Hub's train_model: wants the workspace path."""
 
 
 def compile_to(component, path):
@@ -138,7 +154,8 @@ def run_components(work: Path, step03=None, set_inputs: dict = None, cut_sizes=(
     out.plan = artifact(dsl.Artifact, work / "plan")
     out.feasible = plan_cuts.python_func(knowledge_rows=out.knowledge_rows, plan=out.plan,
                                          cut_sizes=list(cut_sizes), qa_per_doc=qa_per_doc,
-                                         seed=seed, recipe=recipe, shards=shards)
+                                         seed=seed, recipe=recipe, shards=shards,
+                                         training_max_seq_len=0)
     out.shards, out.count_metrics = [], []
     for shard in shard_indices.python_func(shards=shards):
         out.shards.append(artifact(dsl.Dataset, work / f"shard{shard}"))
@@ -204,7 +221,8 @@ def planned_with_example_recipe(chain, work: Path):
 
     plan = artifact(dsl.Artifact, work / "plan")
     plan_cuts.python_func(knowledge_rows=chain.knowledge_rows, plan=plan, cut_sizes=[1],
-                          qa_per_doc=3, seed=42, recipe=example_recipe(), shards=1)
+                          qa_per_doc=3, seed=42, recipe=example_recipe(), shards=1,
+                          training_max_seq_len=0)
     replay = artifact(dsl.Dataset, work / "replay")
     count_replay.python_func(tokenizer_files=chain.tokenizer_files, plan=plan, replay=replay,
                              trust_remote_code=False)

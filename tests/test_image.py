@@ -21,23 +21,28 @@ LOCK = {
 
 
 def instructions(keyword):
-    return [line.split(None, 1)[1] for line in CONTAINERFILE.splitlines()
+    """Every instruction of that keyword, its continuation lines joined."""
+    joined = re.sub(r"\\\n\s*", " ", CONTAINERFILE)
+    return [line.split(None, 1)[1] for line in joined.splitlines()
             if line.startswith(keyword + " ")]
 
 
-def test_base_image_python_is_one_the_project_supports():
+def test_base_image_is_a_pinned_ubi9_python_312_release():
     base = re.search(r"ARG BASE_IMAGE=(\S+)", CONTAINERFILE).group(1)
-    assert base.startswith("registry.access.redhat.com/ubi9/python-312")
+    repository, tag = base.rsplit(":", 1)
+    assert repository == "registry.access.redhat.com/ubi9/python-312"
+    assert re.fullmatch(r"9\.\d+", tag), f"{base}: pin a UBI 9 minor release, not {tag!r}"
     assert "3.12" in SpecifierSet(PYPROJECT["project"]["requires-python"])
 
 
 def test_it_installs_this_project_and_the_pinned_dependencies():
     runs = " ".join(instructions("RUN"))
-    assert "pip install --no-cache-dir -r images/requirements.txt" in runs
-    assert "pip install --no-cache-dir --no-deps ." in runs
+    assert "pip install --no-cache-dir -r knowledge-mixing/images/requirements.txt" in runs
+    assert "pip install --no-cache-dir --no-deps ./knowledge-mixing" in runs
     copied = " ".join(instructions("COPY"))
     for package in PYPROJECT["tool"]["setuptools"]["packages"]:
-        assert f"COPY {package.split('.')[0]} " in CONTAINERFILE
+        top = package.split(".")[0]
+        assert f" {top} knowledge-mixing/{top}" in copied
     assert "pyproject.toml" in copied
 
 
@@ -55,10 +60,38 @@ def test_this_environment_runs_what_the_image_runs(package):
 
 
 def test_the_user_is_not_root_and_openshift_can_write_home():
-    users = instructions("USER")
-    assert users[-1].isdigit() and int(users[-1]) != 0
-    assert "chgrp -R 0 /opt/app-root && chmod -R g=u /opt/app-root" in CONTAINERFILE
+    assert instructions("USER") == ["1001"]  # the base image's user, group 0; never root
+    assert all(c.startswith("--chown=1001:0 ") for c in instructions("COPY"))
     assert "HF_HOME=/opt/app-root/src/.cache/huggingface" in CONTAINERFILE
+    assert "mkdir -p /opt/app-root/src/.cache/huggingface" in " ".join(instructions("RUN"))
+
+
+def test_permissions_are_set_in_the_step_that_writes_the_files():
+    """A recursive chmod/chgrp in a later layer copies every file it touches (site-packages:
+    about 640 MB) into that layer; `fix-permissions` in the same RUN changes only what it
+    wrote."""
+    runs = instructions("RUN")
+    assert len(runs) == 2
+    for run in runs:
+        assert run.endswith("&& fix-permissions /opt/app-root -P"), run
+    assert not re.search(r"\bch(mod|grp|own) -R\b", CONTAINERFILE)
+
+
+def test_openshift_builds_it_from_this_folder_into_an_image_stream():
+    stream = yaml.safe_load((REPO / "images" / "imagestream.yaml").read_text())
+    build = yaml.safe_load((REPO / "images" / "buildconfig.yaml").read_text())
+    assert (stream["kind"], stream["metadata"]["name"]) == ("ImageStream", "knowledge-mixing")
+    assert build["kind"] == "BuildConfig" and build["metadata"]["name"] == "knowledge-mixing"
+    assert build["spec"]["source"] == {"type": "Binary"}
+    assert build["spec"]["strategy"] == {"type": "Docker", "dockerStrategy": {
+        "dockerfilePath": "images/Containerfile"}}
+    assert build["spec"]["output"]["to"] == {
+        "kind": "ImageStreamTag", "name": f"knowledge-mixing:{PYPROJECT['project']['version']}"}
+    readme = (REPO / "README.md").read_text()
+    for step in ("oc apply -f images/", "oc start-build knowledge-mixing --from-dir . --follow",
+                 "python pipeline.py compile --image image-registry.openshift-image-registry.svc"
+                 ":5000/<project>/knowledge-mixing:<version>"):
+        assert step in readme
 
 
 @pytest.mark.parametrize("compiled", ["knowledge_mixing.yaml", "knowledge_mixing_disconnected.yaml"])

@@ -26,7 +26,6 @@ from standins import (
     generate_step03,
     record_training,
     setting_variables,
-    train_on_workspace,
 )
 
 import pipeline
@@ -124,7 +123,7 @@ def test_training_component_gets_the_selected_cut_and_its_parameters(tmp_path):
     spec, _ = compile_spec(pipeline.build_pipeline(pipeline.PipelineOptions(training=training)),
                            tmp_path / "p.yaml")
     assert spec["pipelineInfo"]["name"] == "knowledge-tuning"
-    assert "with training component from" in spec["pipelineInfo"]["description"]
+    assert "with component 'record-training' from" in spec["pipelineInfo"]["description"]
     tasks = spec["root"]["dag"]["tasks"]
     dataset = tasks["record-training"]["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"]
     assert dataset == {"outputArtifactKey": "training_dataset",
@@ -134,16 +133,12 @@ def test_training_component_gets_the_selected_cut_and_its_parameters(tmp_path):
     assert params["training_num_epochs"]["defaultValue"] == 1
     assert "training_record_to" in params and not params["training_record_to"].get("isOptional")
     assert "workspace" not in json.dumps(spec.get("defaultPipelineConfig", {}))
-
-
-def test_training_component_with_pvc_path_gets_the_workspace(tmp_path):
-    training = training_step(str(compile_to(train_on_workspace, tmp_path / "training.yaml")))
-    spec, _ = compile_spec(pipeline.build_pipeline(pipeline.PipelineOptions(training=training)),
-                           tmp_path / "p.yaml")
-    inputs = spec["root"]["dag"]["tasks"]["train-on-workspace"]["inputs"]["parameters"]
-    assert inputs["pvc_path"]["runtimeValue"]["constant"] == "{{$.workspace_path}}"
-    assert spec["root"]["inputDefinitions"]["parameters"]["training_learning_rate"]["isOptional"]
-    assert "size: 100Gi" in (tmp_path / "p.yaml").read_text()
+    # one max_seq_len for mixing and training, with training's default
+    assert params["training_max_seq_len"]["defaultValue"] == 8192
+    shared = {"componentInputParameter": "training_max_seq_len"}
+    assert tasks["record-training"]["inputs"]["parameters"]["training_max_seq_len"] == shared
+    assert tasks["knowledge-mixing-stage"]["inputs"]["parameters"]["training_max_seq_len"] == \
+        shared
 
 
 def test_generation_component_feeds_the_stage_its_folder(tmp_path):
@@ -158,13 +153,14 @@ def test_generation_component_feeds_the_stage_its_folder(tmp_path):
                                             "producerTask": "generate-step03"}
 
 
-def test_per_flow_generation_runs_once_per_knowledge_flow(tmp_path):
+def test_per_flow_generation_runs_once_per_knowledge_flow_on_the_seed_data(tmp_path):
     generation = generation_step(str(compile_to(generate_flow, tmp_path / "generation.yaml")))
     spec, _ = compile_spec(pipeline.build_pipeline(pipeline.PipelineOptions(generation=generation)),
                            tmp_path / "p.yaml")
     params = spec["root"]["inputDefinitions"]["parameters"]
     assert "step03_uri" not in params and "generation_flow_id" not in params
-    assert {"generation_source_folder", "generation_model"} <= set(params)
+    assert params["seed_data_uri"] == params["generation_model"] == {"parameterType": "STRING"}
+    assert "generation_input_pvc_path" not in params  # the seed artifact wins over it in sdg
     tasks = spec["root"]["dag"]["tasks"]
     flows = {task["taskInfo"]["name"]:
              task["inputs"]["parameters"]["flow_id"]["runtimeValue"]["constant"]
@@ -174,10 +170,27 @@ def test_per_flow_generation_runs_once_per_knowledge_flow(tmp_path):
                      "generate detailed_summary": "mild-thunder-748",
                      "generate key_facts_to_qa": "heavy-heart-77",
                      "generate document_based_qa": "stellar-peak-605"}
+    seeds = {json.dumps(task["inputs"]["artifacts"]["input_artifact"])
+             for name, task in tasks.items() if name.startswith("generate-flow")}
+    [seed] = [json.loads(s)["taskOutputArtifact"]["producerTask"] for s in seeds]
+    assert tasks[seed]["inputs"]["parameters"]["uri"] == {
+        "componentInputParameter": "seed_data_uri"}
+    assert tasks[seed]["taskInfo"]["name"] == "import seed data"
     stage = tasks["knowledge-mixing-stage"]["inputs"]["artifacts"]
     assert set(stage) == {*SET_NAMES, "tokenizer_files"}
     assert {a["taskOutputArtifact"]["outputArtifactKey"] for n, a in stage.items()
             if n != "tokenizer_files"} == {"output_artifact"}
+
+
+def test_seed_data_from_a_pvc_path_instead(tmp_path):
+    generation = generation_step(str(compile_to(generate_flow, tmp_path / "generation.yaml")),
+                                 seed_data="pvc")
+    spec, _ = compile_spec(pipeline.build_pipeline(pipeline.PipelineOptions(generation=generation)),
+                           tmp_path / "p.yaml")
+    params = spec["root"]["inputDefinitions"]["parameters"]
+    assert params["generation_input_pvc_path"] == {"parameterType": "STRING"}  # required
+    assert "seed_data_uri" not in params
+    assert not any("importer" in e for e in spec["deploymentSpec"]["executors"].values())
 
 
 def test_the_stage_fits_in_a_pipeline_of_your_own(tmp_path):
@@ -227,8 +240,9 @@ def run(*args):
     return main(["run", *map(str, args)])
 
 
-def local_runner(root):
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
+def local_runner(root, enable_caching=False):
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root),
+               enable_caching=enable_caching)
 
 
 def check_outputs(output, expected_cuts):
@@ -298,19 +312,36 @@ def test_shipped_example_data_is_what_the_script_makes(tmp_path):
     assert sum(p.stat().st_size for p in EXAMPLE_STEP_03.rglob("*")) < 5_000_000
 
 
-def test_checked_in_yaml_runs_and_gives_the_quick_start_bytes(quick_start, tmp_path):
-    """compiled/knowledge_mixing.yaml, as users upload it, run by the local runner (it imports
-    `step03_uri` itself); counted in three shards, with the same bytes."""
+def test_checked_in_yaml_runs_gives_the_quick_start_bytes_and_reads_new_data(quick_start,
+                                                                            tmp_path):
+    """compiled/knowledge_mixing.yaml, as users upload it, run by the local runner with its
+    cache on (it imports `step03_uri` itself): counted in three shards, the quick start's bytes
+    and summary. New data at the same URI then gives new cuts, not the cached old ones. (The
+    local importer makes a new artifact per run, so even cached tasks would see the change
+    here; on a cluster it reuses the artifact of the URI, hence no task of this YAML is cached:
+    tests/launch/test_compile.py.)"""
     output, _ = quick_start
-    local_runner(tmp_path / "root")
+    step03 = shutil.copytree(EXAMPLE_STEP_03, tmp_path / "step03")
+    local_runner(tmp_path / "root", enable_caching=True)
     uploaded = load_component_from_file(str(REPO / "compiled" / "knowledge_mixing.yaml"))
-    outputs = uploaded(step03_uri=str(EXAMPLE_STEP_03), shards=3).outputs
+    outputs = uploaded(step03_uri=str(step03), shards=3).outputs
     assert [open(c.path, "rb").read() for c in outputs["cuts"]] == \
         [(output / name).read_bytes() for name in CUT_FILES]
     assert open(outputs["training_dataset"].path, "rb").read() == \
         (output / "combined_cut_5x.jsonl").read_bytes()
     assert outputs["training_dataset"].metadata["cut"] == 5
     assert len(list((tmp_path / "root").glob("*/for-loop-*/count-tokens"))) == 3
+    summary = json.loads((output / "summary.json").read_text())
+    del summary["files"]
+    summary["parameters"].update(shards=3, recipe="")  # `run` passes its effective recipe
+    assert json.loads(open(outputs["run_summary"].path).read()) == summary
+    # one document QA row fewer, at the same URI
+    qa = step03 / "document_based_qa" / "gen.jsonl"
+    qa.write_text("".join(qa.read_text().splitlines(keepends=True)[:-1]))
+    outputs = uploaded(step03_uri=str(step03), shards=3).outputs
+    sets = outputs["training_dataset"].metadata["sets"]
+    assert sets["document_based_qa"]["samples"] == \
+        summary["cuts"]["5"]["sets"]["document_based_qa"]["samples"] - 1
 
 
 def test_generation_then_mixing_then_training_with_the_tokenizer_from_a_uri(quick_start, tmp_path):
@@ -336,18 +367,29 @@ def test_generation_then_mixing_then_training_with_the_tokenizer_from_a_uri(quic
     assert outputs["samples"].metadata["tokenizer"] == str(tokenizer_files)
 
 
-def test_four_generation_tasks_feed_the_four_sets(quick_start, tmp_path):
+def test_four_generation_tasks_on_the_seed_data_feed_mixing_under_the_trainers_limit(
+        quick_start, tmp_path):
     """A per-flow generation component (shaped like kfp-components `sdg`) runs once per knowledge
-    flow; mixing takes the four Datasets and training gets the bytes of the folder's cut."""
+    flow on the imported seed data; mixing takes the four Datasets and drops (and counts) the
+    rows the trainer's max_seq_len would drop; training gets the rest of the folder's cut."""
     output, _ = quick_start
     options = pipeline.PipelineOptions(
         generation=generation_step(str(compile_to(generate_flow, tmp_path / "g.yaml"))),
         training=training_step(str(compile_to(record_training, tmp_path / "t.yaml"))))
     local_runner(tmp_path / "root")
     received = tmp_path / "received.jsonl"
-    pipeline.build_pipeline(options)(training_record_to=str(received), cut_sizes=[5],
-                                     generation_source_folder=str(EXAMPLE_STEP_03))
-    assert received.read_bytes() == (output / "combined_cut_5x.jsonl").read_bytes()
+    # (the local runner needs a value for a parameter whose default is None; a cluster does not)
+    outputs = pipeline.build_pipeline(options)(
+        seed_data_uri=str(EXAMPLE_STEP_03), generation_model="openai/teacher",
+        generation_runtime_params={}, training_record_to=str(received),
+        training_max_seq_len=300, cut_sizes=[5]).outputs
+    under = [line for line in (output / "combined_cut_5x.jsonl").read_text().splitlines(True)
+             if json.loads(line)["token_length"] < 300]
+    assert received.read_text() == "".join(under)
+    summary = json.loads(open(outputs["run_summary"].path).read())
+    assert summary["recipe"]["max_seq_len"] == 300
+    over = sum(a["over_length"]["samples"] for a in summary["cuts"]["5"]["knowledge"].values())
+    assert over == len(read_jsonl(output / "combined_cut_5x.jsonl")) - len(under) > 0
     assert len(list((tmp_path / "root").glob("*/generate-flow*"))) == 4
 
 

@@ -6,17 +6,64 @@ import multiprocessing
 import os
 from pathlib import Path
 
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CGROUP_V1_CPU = ("cpu", "cpu,cpuacct")
+"""Where cgroup v1 mounts the CPU controller (both names occur; one is often a link)."""
+UNLIMITED_V1_MEMORY = 1 << 60
+"""cgroup v1 reports "no memory limit" as a number near 2^63 (rounded to the page size)."""
 
-def available_cpus() -> int:
-    """The CPUs this process may use: its affinity, capped by a cgroup CPU limit (a pod's)."""
-    cpus = len(os.sched_getaffinity(0))
+
+def _read(path: Path) -> str | None:
     try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
-        if quota != "max":
-            cpus = min(cpus, max(1, int(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass  # no cgroup v2 limit visible: the affinity is the limit
-    return cpus
+        return path.read_text().strip()
+    except OSError:  # not this cgroup version, or not visible here: no limit from it
+        return None
+
+
+def cpu_quotas(root: Path = CGROUP_ROOT) -> list[float]:
+    """The CPU limits the cgroup files under `root` set, in CPUs: cgroup v2's `cpu.max` and
+    cgroup v1's `cpu.cfs_quota_us` / `cpu.cfs_period_us` (a pod's CPU limit lands in one)."""
+    quotas = []
+    v2 = _read(root / "cpu.max")
+    if v2 and not v2.startswith("max"):
+        quota, period = v2.split()
+        quotas.append(int(quota) / int(period))
+    for folder in CGROUP_V1_CPU:
+        quota, period = (_read(root / folder / f"cpu.cfs_{name}_us")
+                         for name in ("quota", "period"))
+        if quota and period and int(quota) > 0:
+            quotas.append(int(quota) / int(period))
+    return quotas
+
+
+def memory_limit(root: Path = CGROUP_ROOT) -> int | None:
+    """The memory limit in bytes the cgroup files under `root` set (v2 `memory.max`, v1
+    `memory/memory.limit_in_bytes`), or None without one."""
+    limits = []
+    v2 = _read(root / "memory.max")
+    if v2 and v2 != "max":
+        limits.append(int(v2))
+    v1 = _read(root / "memory" / "memory.limit_in_bytes")
+    if v1 and int(v1) < UNLIMITED_V1_MEMORY:
+        limits.append(int(v1))
+    return min(limits) if limits else None
+
+
+def available_cpus(root: Path = CGROUP_ROOT) -> int:
+    """The CPUs this process may use: its affinity, capped by every cgroup CPU limit (a pod's),
+    rounded down (a pod limited to 1.5 CPUs runs one process at full speed, not two throttled)."""
+    return max(1, min([len(os.sched_getaffinity(0)),
+                       *(int(quota) for quota in cpu_quotas(root))]))
+
+
+def pool_size(bytes_per_worker: int, bytes_reserved: int, root: Path = CGROUP_ROOT) -> int:
+    """Worker processes for a pool: one per available CPU, but no more than the memory limit
+    holds at `bytes_per_worker` each after `bytes_reserved` for the process that feeds them."""
+    cpus = available_cpus(root)
+    limit = memory_limit(root)
+    if limit is None:
+        return cpus
+    return max(1, min(cpus, (limit - bytes_reserved) // bytes_per_worker))
 
 
 def _start_process(initializer, initargs: tuple) -> None:

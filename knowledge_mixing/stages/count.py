@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from ..errors import ParameterError
 from ..io.memory import release_memory
 from ..io.parquet import rebatched, row_groups
-from ..io.workers import OrderedPool, available_cpus
+from ..io.workers import OrderedPool, pool_size
 from ..knowledge_rows import read_identities, read_messages_ids
 from ..numbers import number
 from ..recipe import Recipe
@@ -45,6 +45,12 @@ SAMPLES_SCHEMA = pa.schema(
 """Samples file: one row per Q&A pair a feasible cut can take, counted once for all cuts."""
 COUNT_CHUNK = 1024
 """Rows per step of the counting stage: enough for batched encoding, small for memory."""
+WORKER_MEMORY = 512 << 20
+"""Memory budget of one counting process. Measured on the benchmark's medium input with the
+bundled Qwen tokenizer (151k vocabulary): 300 MB resident, 240 MB of it private, per worker;
+the rest is headroom for larger tokenizers and longer samples."""
+FEEDER_MEMORY = 512 << 20
+"""Memory budget of the process that reads the rows and writes the samples (measured: 320 MB)."""
 
 
 def shard_of(raw_document_id: bytes | None, document_id: bytes, shards: int) -> int:
@@ -65,7 +71,7 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
     shards = number(shards, "shards", integer=True, low=1)
     if not 0 <= shard < shards:
         raise ParameterError(f"shard: {shard} is not in 0..{shards - 1}")
-    workers = available_cpus()
+    workers = pool_size(WORKER_MEMORY, FEEDER_MEMORY)
     counters = ChunkCounters((tokenizer, trust_remote_code, save_gpt_oss_format), workers)
     with counters:
         sets, raw_documents, documents = read_identities(knowledge_rows_path)

@@ -1,13 +1,16 @@
 """The select stage: the one cut the training step uses, and all cuts side by side."""
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
 
 from ..errors import ParameterError
-from ..report import cuts_comparison_markdown, whole_numbers
 from ..logs import progress
+from ..parameters import STAGE_PARAMETERS
+from ..report import cuts_comparison_markdown, whole_numbers
+from ..run_summary import run_summary
 from . import Measured
 
 log = logging.getLogger(__name__)
@@ -41,3 +44,15 @@ def select_stage(cuts: list[tuple[str, dict]], train_cut: int, training_path: st
                                      encoding="utf-8")
     progress(log, "select: training uses cut %d", training_cut)
     return Measured({"training_dataset": dict(metadata)})
+
+
+def summary_stage(parameters: dict, loaded: dict, plan_path: str, counted: dict,
+                  cuts: list[dict], training_cut: int, summary_path: str) -> None:
+    """The run summary (summary.json, less the `files` record a local run's output folder adds)
+    from what the tasks reported: what was loaded and counted, the plan, every cut's metadata,
+    and the run's parameters (the stage's, and the tokenizer the files came from)."""
+    plan = json.loads(Path(plan_path).read_text(encoding="utf-8"))
+    recorded = {"tokenizer": counted["tokenizer"],
+                **{s.name: parameters[s.name] for s in STAGE_PARAMETERS}}
+    summary = run_summary(recorded, loaded, plan, counted, cuts, training_cut)
+    Path(summary_path).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

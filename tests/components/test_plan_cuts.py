@@ -17,7 +17,7 @@ def chain(tmp_path_factory):
 def plan(chain, tmp_path, **parameters):
     planned = artifact(dsl.Artifact, tmp_path / "plan")
     parameters = {"cut_sizes": [1, 5, 10], "qa_per_doc": 3, "seed": 42, "recipe": "", "shards": 1,
-                  **parameters}
+                  "training_max_seq_len": 0, **parameters}
     feasible = plan_cuts.python_func(knowledge_rows=chain.knowledge_rows, plan=planned,
                                      **parameters)
     return feasible, planned
@@ -39,6 +39,19 @@ def test_the_recipe_wins_over_the_parameters(chain, tmp_path):
     assert feasible == [5]
     recipe = planned.metadata["recipe"]
     assert recipe["cut_sizes"] == [5] and recipe["seed"] == 7 and recipe["qa_per_doc"] == 3
+
+
+@pytest.mark.parametrize("recipe,expected", [
+    ("", 8192),                  # the recipe sets none: the trainer's
+    ("max_seq_len: null\n", 8192),  # as `run` and `submit` pass an unset key
+    ("max_seq_len: 4096\n", 4096),  # the recipe's own wins
+])
+def test_the_trainers_max_seq_len_applies_where_the_recipe_sets_none(chain, tmp_path, recipe,
+                                                                     expected):
+    _, planned = plan(chain, tmp_path, recipe=recipe, training_max_seq_len=8192)
+    assert planned.metadata["recipe"]["max_seq_len"] == expected
+    _, planned = plan(chain, tmp_path, recipe=recipe, training_max_seq_len=0)
+    assert planned.metadata["recipe"]["max_seq_len"] == (None if expected == 8192 else expected)
 
 
 def test_no_feasible_cut_fails_naming_the_averages(chain, tmp_path):

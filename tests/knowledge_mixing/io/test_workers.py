@@ -1,9 +1,19 @@
-"""The process pool: every CPU the task may use, results in input order."""
+"""The process pool: every CPU the task may use, results in input order; CPUs and memory
+from fake cgroup trees laid out as the kernel mounts them in a container."""
 import os
 
 import pytest
 
-from knowledge_mixing.io.workers import OrderedPool, available_cpus
+from knowledge_mixing.io.workers import (
+    OrderedPool,
+    available_cpus,
+    cpu_quotas,
+    memory_limit,
+    pool_size,
+)
+
+GIB = 1 << 30
+AFFINITY = len(os.sched_getaffinity(0))
 
 _offset = None
 
@@ -18,7 +28,58 @@ def _work(item):
 
 
 def test_available_cpus_is_within_the_affinity():
-    assert 1 <= available_cpus() <= len(os.sched_getaffinity(0))
+    assert 1 <= available_cpus() <= AFFINITY
+
+
+def cgroup(root, files: dict):
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text + "\n")
+    return root
+
+
+@pytest.mark.parametrize("files,quotas", [
+    ({}, []),                                                         # nothing visible
+    ({"cpu.max": "max 100000"}, []),                                  # v2, no limit
+    ({"cpu.max": "150000 100000"}, [1.5]),                            # v2: 1.5 CPUs
+    ({"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"}, []),  # v1, no limit
+    ({"cpu,cpuacct/cpu.cfs_quota_us": "200000",
+      "cpu,cpuacct/cpu.cfs_period_us": "100000"}, [2.0]),            # v1: 2 CPUs
+    ({"cpu.max": "400000 100000", "cpu/cpu.cfs_quota_us": "50000",
+      "cpu/cpu.cfs_period_us": "100000"}, [4.0, 0.5]),               # both visible
+])
+def test_cpu_quotas_from_cgroup_v2_and_v1(tmp_path, files, quotas):
+    assert cpu_quotas(cgroup(tmp_path, files)) == quotas
+
+
+def test_available_cpus_is_the_smallest_limit_rounded_down_and_at_least_one(tmp_path):
+    assert available_cpus(tmp_path) == AFFINITY
+    cgroup(tmp_path, {"cpu/cpu.cfs_quota_us": "50000", "cpu/cpu.cfs_period_us": "100000"})
+    assert available_cpus(tmp_path) == 1
+    big = cgroup(tmp_path / "big", {"cpu.max": f"{(AFFINITY + 8) * 100000} 100000"})
+    assert available_cpus(big) == AFFINITY
+
+
+@pytest.mark.parametrize("files,limit", [
+    ({}, None),
+    ({"memory.max": "max"}, None),
+    ({"memory.max": str(8 * GIB)}, 8 * GIB),
+    ({"memory/memory.limit_in_bytes": "9223372036854771712"}, None),  # v1 without a limit
+    ({"memory/memory.limit_in_bytes": str(2 * GIB)}, 2 * GIB),
+    ({"memory.max": str(8 * GIB), "memory/memory.limit_in_bytes": str(2 * GIB)}, 2 * GIB),
+])
+def test_memory_limit_from_cgroup_v2_and_v1(tmp_path, files, limit):
+    assert memory_limit(cgroup(tmp_path, files)) == limit
+
+
+def test_pool_size_is_bounded_by_the_cpus_and_the_memory_limit(tmp_path):
+    """The v1 node of the issue: no CPU limit visible but a 2Gi pod: not one process per CPU."""
+    many_cpus = {"cpu.max": f"{64 * 100000} 100000"}
+    assert pool_size(GIB // 2, GIB // 2, cgroup(tmp_path / "a", many_cpus)) == AFFINITY
+    v1_pod = cgroup(tmp_path / "b", {"memory/memory.limit_in_bytes": str(2 * GIB)})
+    assert pool_size(GIB // 2, GIB // 2, v1_pod) == min(AFFINITY, 3)
+    tiny = cgroup(tmp_path / "c", {"memory.max": str(GIB // 2)})
+    assert pool_size(GIB // 2, GIB // 2, tiny) == 1
 
 
 @pytest.mark.parametrize("workers", [1, 3])

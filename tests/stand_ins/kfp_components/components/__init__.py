@@ -1,0 +1,3 @@
+from . import data_processing, deployment, evaluation, training
+
+__all__ = ["data_processing", "deployment", "evaluation", "training"]

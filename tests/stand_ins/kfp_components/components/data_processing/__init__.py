@@ -1,0 +1,1 @@
+"""data_processing components (the real __init__ imports nothing)."""

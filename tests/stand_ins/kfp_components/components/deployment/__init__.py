@@ -1,0 +1,1 @@
+"""deployment components (the real __init__ imports nothing)."""

@@ -1,0 +1,1 @@
+"""evaluation components (the real __init__ imports nothing)."""

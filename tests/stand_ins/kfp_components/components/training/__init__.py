@@ -1,0 +1,1 @@
+"""training components (the real __init__ imports nothing)."""

@@ -1,0 +1,1 @@
+"""Finetuning training components."""

@@ -1,0 +1,1 @@
+"""Pipelines (not stood in)."""
