@@ -13,7 +13,8 @@ from knowledge_mixing.run_summary import run_summary
 
 PARAMETERS = {"cut_sizes": [10.0, 1.0, 5.0], "qa_per_doc": 3, "seed": 42,
               "save_gpt_oss_format": False, "trust_remote_code": False, "shards": 3,
-              "training_max_seq_len": 0, "max_sample_chars": 2_000_000, "recipe": ""}
+              "training_max_seq_len": 0, "max_sample_chars": 2_000_000, "check_with_trainer": False,
+              "recipe": ""}
 """The chain's parameters, as KFP hands them over (list items as floats)."""
 
 
@@ -73,7 +74,7 @@ def test_the_run_summary_is_what_run_writes_less_its_files(chain, cuts, tmp_path
         chain.knowledge_rows.metadata, plan, chain.samples.metadata,
         [c.mixed.metadata for c in chain.cuts.values()], 5)
     assert list(summary["parameters"]) == ["tokenizer", *(s.name for s in STAGE_PARAMETERS)]
-    assert summary["cuts"]["5"]["samples"] == 134 and "files" not in summary
+    assert summary["cuts"]["5"]["samples"] == 135 and "files" not in summary
 
 
 def test_it_records_every_stage_parameter():

@@ -95,7 +95,7 @@ class StandInPipeline:
 STAGE_VALUES = {"cut_sizes": [1.0, 5.0, 10.0], "qa_per_doc": 3, "seed": 42,
                 "save_gpt_oss_format": False, "train_cut": 0, "trust_remote_code": False,
                 "shards": 3, "training_max_seq_len": 0, "max_sample_chars": 2_000_000,
-                "recipe": ""}
+                "check_with_trainer": False, "recipe": ""}
 
 
 def with_run_summary(outputs: dict, folder) -> dict:
