@@ -43,6 +43,7 @@ MIXING_PARAMETERS = tuple((s.name, s.type, s.default) for s in STAGE_PARAMETERS)
 class MixingOutputs(NamedTuple):
     cuts: List[dsl.Dataset]
     validation_cuts: List[dsl.Dataset]
+    cards: List[dsl.Markdown]
     training_dataset: dsl.Dataset
     knowledge_rows: dsl.Dataset
     plan: dsl.Artifact
@@ -107,7 +108,9 @@ def build_mixing_stage(settings: ClusterSettings = ClusterSettings(),
         with dsl.ParallelFor(planned.outputs["Output"], name="cut") as cut:
             mixed = settings.apply(mix_cut(samples=gathered.outputs["samples"],
                                            replay=replay.outputs["replay"],
-                                           plan=planned.outputs["plan"], cut=cut))
+                                           plan=planned.outputs["plan"],
+                                           tokenizer_files=args["tokenizer_files"], cut=cut,
+                                           check_with_trainer=args["check_with_trainer"]))
         chosen = settings.apply(select_cut(
             cuts=dsl.Collected(mixed.outputs["mixed"]), plan=planned.outputs["plan"],
             loaded=loaded.outputs["Output"], counted=gathered.outputs["Output"],
@@ -115,6 +118,7 @@ def build_mixing_stage(settings: ClusterSettings = ClusterSettings(),
         return MixingOutputs(
             cuts=dsl.Collected(mixed.outputs["mixed"]),
             validation_cuts=dsl.Collected(mixed.outputs["validation"]),
+            cards=dsl.Collected(mixed.outputs["card"]),
             training_dataset=chosen.outputs["training_dataset"],
             knowledge_rows=knowledge_rows,
             plan=planned.outputs["plan"],
@@ -150,6 +154,9 @@ class PipelineOptions:
     training: Optional[PluginStep] = None
     sources: tuple = ("step03",)
     """Without a generation step: the inputs imported by URI (`step03_uri`, `<set>_uri`)."""
+    flow_ids: dict = field(default_factory=dict)
+    """Per-flow generation: the sdg_hub flow id of a set's task where it is not the English
+    flow's (a language variant such as `epic-jade-656-es`)."""
 
     def input_sources(self) -> tuple:
         if self.generation:
@@ -175,6 +182,14 @@ def build_pipeline(options: PipelineOptions = PipelineOptions()):
     (training). Its parameters depend on the options (plug-in components bring theirs)."""
     settings, generation, training = options.settings, options.generation, options.training
     sources = options.input_sources()
+    if options.flow_ids and not (options.generation and options.generation.per_flow):
+        raise ParameterError(
+            f"--flow-ids {','.join(f'{k}={v}' for k, v in options.flow_ids.items())}: flow ids "
+            "choose the flow of each generation task, so they need a per-flow generation "
+            "component (one with a `flow_id` input, such as kfp-components' sdg); "
+            + ("this one writes the whole step-03 folder" if options.generation else
+               "none is used (--generation-component)"))
+    flow_ids = {**FLOW_IDS, **options.flow_ids}
     shared = shared_with_training(options)
     parameters = []
     if generation:
@@ -212,7 +227,7 @@ def build_pipeline(options: PipelineOptions = PipelineOptions()):
                 knowledge = {}
                 for name in sources:
                     task = settings.prepare_generation(
-                        generation.component(flow_id=FLOW_IDS[name], **given))
+                        generation.component(flow_id=flow_ids[name], **given))
                     task.set_display_name(f"generate {name}")
                     knowledge[name] = task.outputs[generation.wired_output]
             else:

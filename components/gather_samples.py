@@ -21,6 +21,6 @@ def gather_samples(
     configure_logging()
     ordered = sorted(shards, key=lambda s: int(s.metadata["shard"]))
     measured = gather_stage([s.path for s in ordered], samples.path,
-                            ordered[0].metadata.get("tokenizer", ""))
+                            [dict(s.metadata) for s in ordered])
     measured.publish(samples=samples)
     return measured.metadata["samples"]

@@ -25,6 +25,7 @@ def select_cut(
     shards: int,
     training_max_seq_len: int,
     max_sample_chars: int,
+    check_with_trainer: bool,
     recipe: str,
 ):
     """Copy the largest produced cut, or the one named by `train_cut`, to the training dataset;
@@ -42,6 +43,7 @@ def select_cut(
                   "save_gpt_oss_format": save_gpt_oss_format, "train_cut": train_cut,
                   "trust_remote_code": trust_remote_code, "shards": shards,
                   "training_max_seq_len": training_max_seq_len,
-                  "max_sample_chars": max_sample_chars, "recipe": recipe}
+                  "max_sample_chars": max_sample_chars, "check_with_trainer": check_with_trainer,
+                  "recipe": recipe}
     summary_stage(parameters, loaded, plan.path, counted, [m for _, m in reports],
                   measured.metadata["training_dataset"]["cut"], run_summary.path)

@@ -3,11 +3,14 @@
     python examples/make_step_03.py                       # examples/step_03, mixed layouts
     python examples/make_step_03.py OUT --layout old      # every set in the 0.4 – 0.9.0 layout
     python examples/make_step_03.py OUT --layout new      # every set in the 0.9.1+ layout
+    python examples/make_step_03.py OUT --layout renamed  # 0.4 – 0.9.0, other column names
 
 Three raw documents of plain English prose. Extractive summaries are sentence selections of the
 raw document, detailed summaries restate its key facts, and every summary carries four questions,
 so `qa_per_doc` and the cut sizes have something to cut. The raw documents have 6, 5 and 4
-summaries per set: cuts 1 and 5 are feasible, 10 is not. The output is deterministic.
+summaries per set: cuts 1 and 5 are feasible, 10 is not. Like real output, a few rows repeat an
+earlier Q&A pair exactly, and a few spell a raw document or summary with other whitespace (see
+`untidy`). The output is deterministic.
 """
 from __future__ import annotations
 
@@ -258,12 +261,18 @@ def summary_rows(doc: dict, summaries: list[str], set_name: str, old: bool) -> l
     return rows
 
 
+def key_fact_qa(doc: dict, i: int) -> list[tuple[str, str]]:
+    """The Q&A pairs of key fact i: one of the document's questions, one on the fact itself."""
+    topic = doc["outline"][0].lower() + doc["outline"][1:]
+    return [doc["qa"][i % len(doc["qa"])],
+            (f"What does key fact {i + 1} state about {topic}?", doc["facts"][i])][:QA_PER_KEY_FACT]
+
+
 def key_facts_rows(doc: dict, old: bool) -> list[dict]:
     block = "\n".join(f"{i}. {fact}" for i, fact in enumerate(doc["facts"], start=1))
     rows = []
     for i, fact in enumerate(doc["facts"]):
-        for j in range(QA_PER_KEY_FACT):
-            question, answer = doc["qa"][(i + j) % len(doc["qa"])]
+        for j, (question, answer) in enumerate(key_fact_qa(doc, i)):
             row = {"document_outline": doc["outline"], **SEED_COLUMNS, "document": block,
                    "key_fact": fact, "raw_key_fact_qa": f"[QUESTION]\n{question}\n[ANSWER]\n{answer}",
                    "question": question, "response": marked(answer, i + j)}
@@ -310,7 +319,48 @@ LAYOUTS = {
 }
 
 
+def respelled(text: str) -> str:
+    """The same text with other whitespace, as a run that kept the document's line breaks
+    writes it."""
+    return text.replace(". ", ".\n", 3) + "\n"
+
+
+def untidy(sets: dict[str, list[dict]]) -> None:
+    """What real sdg_hub output holds and mixing must handle: exact duplicate Q&A pairs (the
+    teacher repeating itself) and whitespace variants of one raw document or summary."""
+    def rows_of(doc: int, summary: int) -> int:  # first row of a summary in a summary set
+        return (sum(SUMMARIES_PER_DOCUMENT[:doc]) + summary) * QUESTIONS_PER_SUMMARY
+
+    extractive = sets["extractive_summary"]
+    # the last six rows of the first document: two of its fifth summary, all of its sixth
+    for row in extractive[rows_of(0, 4) + 2:rows_of(0, 6)]:
+        row["raw_document"] = respelled(row["raw_document"])
+    first = rows_of(1, 0)  # the first summary of the second document asks its first question twice
+    extractive.insert(first + 1, dict(extractive[first]))
+    detailed = sets["detailed_summary"][rows_of(2, 1) + 1]
+    detailed["document"] = detailed["document"] + "\n"
+    key_facts = sets["key_facts_to_qa"]
+    first_document_rows = len(DOCUMENTS[0]["facts"]) * QA_PER_KEY_FACT
+    key_facts.insert(first_document_rows, dict(key_facts[0]))
+
+
+def renamed(row: dict) -> dict:
+    """A row under the other names mixing reads: the summary as `summary` and the raw document
+    as `document` (the naming of a revision of sdg_hub's knowledge-mixing example), and the
+    teacher's reasoning in the flat column sdg_hub 0.3's parser wrote."""
+    row = dict(row)
+    if "raw_document" in row:
+        row["summary"], row["document"] = row["document"], row.pop("raw_document")
+    reply = row.pop("response_dict", None)
+    if reply and reply[0].get("reasoning_content"):
+        row["parse_response_dict_reasoning_content"] = reply[0]["reasoning_content"]
+    return row
+
+
 def build_sets(layout: str = "mixed") -> dict[str, list[dict]]:
+    if layout == "renamed":
+        return {name: [renamed(row) if name != "document_based_qa" else row for row in rows]
+                for name, rows in build_sets("old").items()}
     old = LAYOUTS[layout]
     sets: dict[str, list[dict]] = {name: [] for name in old}
     for doc, count in zip(DOCUMENTS, SUMMARIES_PER_DOCUMENT):
@@ -320,6 +370,7 @@ def build_sets(layout: str = "mixed") -> dict[str, list[dict]]:
             doc, detailed_summaries(doc, count), "detailed_summary", old["detailed_summary"])
         sets["key_facts_to_qa"] += key_facts_rows(doc, old["key_facts_to_qa"])
         sets["document_based_qa"] += document_qa_rows(doc, old["document_based_qa"])
+    untidy(sets)
     return sets
 
 
@@ -336,7 +387,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("output", type=Path, nargs="?", default=Path(__file__).parent / "step_03")
-    parser.add_argument("--layout", choices=sorted(LAYOUTS), default="mixed")
+    parser.add_argument("--layout", choices=sorted([*LAYOUTS, "renamed"]), default="mixed")
     args = parser.parse_args()
     write_step_03(args.output, args.layout)
     print(f"wrote {args.output} ({args.layout} layout)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from .io.parquet import row_groups
-from .sampling import text_id
+from .sampling import document_id
 
 KNOWLEDGE_ROWS_SCHEMA = pa.schema(
     [
@@ -16,20 +16,27 @@ KNOWLEDGE_ROWS_SCHEMA = pa.schema(
         pa.field("question", pa.string(), nullable=False),
         pa.field("response", pa.string(), nullable=False),
         pa.field("reasoning", pa.string()),
+        pa.field("messages_id", pa.binary(16), nullable=False),
     ]
 )
 
 
 def read_identities(path: str) -> tuple[list, list, list]:
-    """Per row of the knowledge rows file: its set, and the text_id of its raw document and of its
-    document (the summary, key-facts block or raw document). Read through Parquet's dictionary
-    pages, so each distinct text is decoded and hashed once, and no text is held."""
+    """Per row of the knowledge rows file: its set, and the document_id of its raw document and
+    of its document (the summary, key-facts block or raw document). Read through Parquet's
+    dictionary pages, so each distinct text is decoded and hashed once, and no text is held."""
     sets, raw_documents, documents = [], [], []
     columns = ["set", "raw_document", "document"]
     for table in row_groups(path, columns=columns, read_dictionary=columns):
         for batch in table.to_batches():
             for column, out, identify in zip(batch.columns, (sets, raw_documents, documents),
-                                             (str, text_id, text_id)):
+                                             (str, document_id, document_id)):
                 values = [identify(v) for v in column.dictionary.to_pylist()]
                 out += [None if i is None else values[i] for i in column.indices.to_pylist()]
     return sets, raw_documents, documents
+
+
+def read_messages_ids(path: str) -> list[bytes]:
+    """Per row of the knowledge rows file: the rows.messages_id of its chat sample."""
+    return [value for table in row_groups(path, columns=["messages_id"])
+            for value in table["messages_id"].to_pylist()]

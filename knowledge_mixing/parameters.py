@@ -162,6 +162,10 @@ SETTINGS: tuple[Setting, ...] = (
             "a row whose sample is longer (characters of outline, document, question, response "
             "and reasoning) stops the run, naming its file and line",
             flags=dict.fromkeys(BOTH, "--max-sample-chars"), parse=integer(1), pipeline=STAGE),
+    Setting("check_with_trainer", bool, False,
+            "run instructlab-training's own data processing on each cut where it is installed "
+            "(not a dependency) and report what it accepts",
+            flags=dict.fromkeys(BOTH, "--check-with-trainer"), pipeline=STAGE),
     Setting("recipe", str, "",
             "the mixing recipe, YAML or JSON (a file for the flag, its text for the parameter); "
             "the flags below override single keys", flags=dict.fromkeys(BOTH, "--recipe"),
@@ -175,6 +179,14 @@ SETTINGS: tuple[Setting, ...] = (
             "replay list)", flags=dict.fromkeys(BOTH, "--replay"), parse=named_number,
             recipe_key="replay", repeatable=True, metavar="FILE.jsonl=RATIO",
             shown_default="none"),
+    Setting("dedup", bool, False,
+            "remove exact-duplicate samples (the same messages), keeping the first in input "
+            "order; they are counted either way", flags=dict.fromkeys(BOTH, "--dedup"),
+            recipe_key="dedup"),
+    Setting("min_seq_len", int, 20,
+            "drop (and count) samples of fewer tokens (the trainer keeps min_seq_len ≤ length < "
+            "max_seq_len, with 20 as its lower bound)", flags=dict.fromkeys(BOTH, "--min-seq-len"),
+            parse=integer(0), recipe_key="min_seq_len"),
     Setting("max_seq_len", int, None, "drop (and count) samples of this many tokens or more",
             flags=dict.fromkeys(BOTH, "--max-seq-len"), parse=integer(1),
             recipe_key="max_seq_len", shown_default="none"),

@@ -34,10 +34,15 @@ class Recipe:
     seed: int = default("seed")
     cut_sizes: tuple[int, ...] = tuple(default("cut_sizes"))
     qa_per_doc: int = default("qa_per_doc")
+    dedup: bool = default("dedup")
+    """Exact-duplicate samples (the same messages) are removed, the first in input order kept;
+    Q&A indexes count distinct pairs (docs/behaviour.md#duplicates)."""
     sets: tuple[tuple[str, float], ...] = tuple((name, 1.0) for name in SET_NAMES)
     """Weight per knowledge set, in set order: 1 as sampled, 2.5 two copies and a seeded half,
     0.5 a seeded half, 0 left out."""
     replay: tuple[ReplaySource, ...] = ()
+    min_seq_len: int = default("min_seq_len")
+    """Samples with token_length below it are dropped (and counted), as the trainer drops them."""
     max_seq_len: int | None = default("max_seq_len")
     """Samples with token_length ≥ it are dropped (and counted), as the trainer would drop them."""
     target_tokens: int | None = default("target_tokens")
@@ -55,8 +60,10 @@ class Recipe:
             "seed": self.seed,
             "cut_sizes": list(self.cut_sizes),
             "qa_per_doc": self.qa_per_doc,
+            "dedup": self.dedup,
             "sets": dict(self.sets),
             "replay": [{"path": r.path, "token_ratio": r.token_ratio} for r in self.replay],
+            "min_seq_len": self.min_seq_len,
             "max_seq_len": self.max_seq_len,
             "target_tokens": self.target_tokens,
             "shuffle": self.shuffle,
@@ -177,9 +184,9 @@ def apply_recipe(mapping: dict, base: Recipe = Recipe(), source: str = "paramete
                 changes[key] = tuple({**dict(base.sets), **_weights(value, source)}.items())
             elif key == "replay":
                 changes[key] = _replay(value, source)
-            elif key == "shuffle":
+            elif BY_NAME[key].type is bool:
                 if not isinstance(value, bool):
-                    raise RecipeError(f"recipe {source}: shuffle = {value!r} is not true or false")
+                    raise RecipeError(f"recipe {source}: {key} = {value!r} is not true or false")
                 changes[key] = value
             elif key == "cut_sizes":
                 changes[key] = tuple(_checked(key, value, source))
@@ -190,6 +197,10 @@ def apply_recipe(mapping: dict, base: Recipe = Recipe(), source: str = "paramete
         except ParameterError as e:  # the settings' own checks: name the recipe as the source
             raise RecipeError(str(e)) from e
     recipe = replace(base, **changes)
+    if recipe.max_seq_len is not None and recipe.min_seq_len >= recipe.max_seq_len:
+        raise RecipeError(f"recipe {source}: min_seq_len {recipe.min_seq_len} is not below "
+                          f"max_seq_len {recipe.max_seq_len}, so no sample would be kept; lower "
+                          "min_seq_len or raise max_seq_len")
     if not any(weight > 0 for _, weight in recipe.sets):
         raise RecipeError(f"recipe {source}: every set has weight 0, so no cut would hold any "
                           "knowledge; give at least one set a weight > 0")

@@ -1,4 +1,5 @@
-"""Human-readable reports of the cuts, rendered as Markdown for the KFP UI."""
+"""Token-length statistics of a cut, and the Markdown comparison of all cuts for the KFP UI
+(each cut's own page is its data card: data_card.py)."""
 from __future__ import annotations
 
 import math
@@ -31,45 +32,24 @@ def token_length_histogram(lengths: list[int], bins: int = HISTOGRAM_BINS) -> li
             for i, count in enumerate(counts)]
 
 
-def cut_report_markdown(report: dict) -> str:
-    """One cut: totals, the per-set table and the token-length histogram."""
-    lines = [
-        f"# Cut {report['cut']}: {report['samples']:,} samples, {report['tokens']:,} tokens",
-        "",
-        "| set | samples | tokens | raw documents | summaries |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for name, stats in report["sets"].items():
-        lines.append(f"| {name} | {stats['samples']:,} | {stats['tokens']:,} | "
-                     f"{stats['raw_documents']:,} | {stats['summaries']:,} |")
-    lines += recipe_markdown(report)
-    histogram = report["token_length_histogram"]
-    if histogram:
-        peak = max(b["samples"] for b in histogram)
-        lines += ["", f"## Token lengths (longest: {report['max_token_length']:,})", "",
-                  "| tokens | samples | |", "|---|---:|---|"]
-        for b in histogram:
-            bar = "█" * round(BAR_WIDTH * b["samples"] / peak)
-            lines.append(f"| {b['from']:,}–{b['to']:,} | {b['samples']:,} | {bar} |")
-    return "\n".join(lines) + "\n"
+def token_length_percentiles(lengths: list[int]) -> dict:
+    """min, p50, p90, p95, p99 and max of the token lengths (nearest rank); {} without any."""
+    if not lengths:
+        return {}
+    ordered = sorted(lengths)
+    at = {f"p{p}": ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] for p in (50, 90, 95, 99)}
+    return {"min": ordered[0], **at, "max": ordered[-1]}
 
 
-def recipe_markdown(report: dict) -> list[str]:
-    """What the recipe did to the cut, set by set and replay source by source."""
-    def pair(account: dict) -> str:
-        return f"{account['samples']:,} / {account['tokens']:,}"
-
-    lines = ["", f"## Recipe `{report['recipe_sha256'][:12]}`", "",
-             "Samples / tokens before and after the recipe.", "",
-             "| set | weight | in cut | over length (dropped) | validation | mixed |",
-             "|---|---:|---:|---:|---:|---:|"]
-    for name, a in report["knowledge"].items():
-        lines.append(f"| {name} | {a['weight']:g} | {pair(a['in_cut'])} | {pair(a['over_length'])} | "
-                     f"{pair(a['validation'])} | {pair(a['mixed'])} |")
-    for r in report["replay"]:
-        lines.append(f"| replay {r['path']} (ratio {r['token_ratio']:g}, target "
-                     f"{r['target_tokens']:,} tokens) | | {pair(r['available'])} | "
-                     f"{pair(r['over_length'])} | | {pair(r['mixed'])} |")
+def token_length_histogram_markdown(histogram: list[dict]) -> list[str]:
+    """The histogram as a table with bars."""
+    if not histogram:
+        return []
+    peak = max(b["samples"] for b in histogram)
+    lines = ["| tokens | samples | |", "|---|---:|---|"]
+    for b in histogram:
+        bar = "█" * round(BAR_WIDTH * b["samples"] / peak)
+        lines.append(f"| {b['from']:,}–{b['to']:,} | {b['samples']:,} | {bar} |")
     return lines
 
 

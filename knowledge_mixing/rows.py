@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from .sampling import text_id
 from .sets import KnowledgeSet
 
 KNOWLEDGE_DATASET = "document_knowledge_qa"
@@ -33,6 +34,12 @@ def build_messages(kset: KnowledgeSet, document_outline: str, document: str, que
         {"role": "user", "content": user_content(kset, document_outline, document, question)},
         assistant_message(response, reasoning, gpt_oss_format),
     ]
+
+
+def messages_id(messages: list[dict]) -> bytes:
+    """The identity of a sample as the trainer sees it: two rows with the same messages are
+    exact duplicates (docs/behaviour.md#duplicates), whatever their metadata."""
+    return text_id(json.dumps(messages, ensure_ascii=False, sort_keys=True))
 
 
 def knowledge_metadata(document: str, raw_document: str | None) -> dict:

@@ -43,16 +43,31 @@ def text_id(text: str | None) -> bytes | None:
     return None if text is None else hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
+def normalised_whitespace(text: str) -> str:
+    """Every run of whitespace (Python's str.split: spaces, tabs, line breaks, no-break and other
+    Unicode spaces) made one space, the ends stripped."""
+    return " ".join(text.split())
+
+
+def document_id(text: str | None) -> bytes | None:
+    """The identity of a raw document or summary: the text_id of its normalised whitespace, so
+    texts that differ only in whitespace are one document (docs/behaviour.md#sampling)."""
+    return None if text is None else text_id(normalised_whitespace(text))
+
+
 def summary_sort_key(seed: int, set_name: str, raw_document_id: bytes, document_id: bytes) -> bytes:
     """A seeded pseudo-random key: a raw document's summaries are taken in ascending key order."""
     return hashlib.sha256(f"{seed}\0{set_name}\0".encode() + raw_document_id + document_id).digest()
 
 
 def rank_rows(sets: list[str], raw_documents: list, documents: list,
-              sampled: tuple[str, ...], seed: int) -> tuple[list[int], list[int]]:
+              sampled: tuple[str, ...], seed: int,
+              messages_ids: list | None = None) -> tuple[list[int], list[int]]:
     """Per row: the seeded rank of its summary within its raw document, and its position among
     its summary's Q&A pairs in file order. Rows of unsampled sets get (0, 0): every cut takes them.
-    Raw documents and summaries are given by their text_id."""
+    Raw documents and summaries are given by their document_id. With `messages_ids` (dedup), a
+    row whose messages are an earlier row's takes that row's rank and position, and positions
+    count distinct pairs only: a cut holds a duplicate exactly when it holds its first."""
     keys_by_raw_document: dict[tuple[str, str], set[str]] = defaultdict(set)
     for set_name, raw_document, document in zip(sets, raw_documents, documents):
         if set_name in sampled:
@@ -64,15 +79,20 @@ def rank_rows(sets: list[str], raw_documents: list, documents: list,
             summary_rank[(set_name, raw_document, document)] = rank
     ranks, qa_indexes = [], []
     seen_per_summary: dict[tuple[str, str, str], int] = defaultdict(int)
-    for set_name, raw_document, document in zip(sets, raw_documents, documents):
-        if set_name not in sampled:
-            ranks.append(0)
-            qa_indexes.append(0)
-            continue
-        summary = (set_name, raw_document, document)
-        ranks.append(summary_rank[summary])
-        qa_indexes.append(seen_per_summary[summary])
-        seen_per_summary[summary] += 1
+    first: dict[bytes, tuple[int, int]] = {}  # messages_id → (rank, qa_index) of its first row
+    for row, (set_name, raw_document, document) in enumerate(zip(sets, raw_documents, documents)):
+        if messages_ids is not None and messages_ids[row] in first:
+            rank, qa_index = first[messages_ids[row]]
+        elif set_name not in sampled:
+            rank, qa_index = 0, 0
+        else:
+            summary = (set_name, raw_document, document)
+            rank, qa_index = summary_rank[summary], seen_per_summary[summary]
+            seen_per_summary[summary] += 1
+        if messages_ids is not None:
+            first.setdefault(messages_ids[row], (rank, qa_index))
+        ranks.append(rank)
+        qa_indexes.append(qa_index)
     return ranks, qa_indexes
 
 

@@ -33,13 +33,26 @@ REMEMBERED_TEXTS = 50_000
 PROBES = ("Hello world.", " leading space", "\n\nWhat is it?", "Ünïcödé text", "x", "42.\n")
 
 
+def trained_roles(messages: list[dict], unmask: bool) -> set[str]:
+    """The roles instructlab-training trains: every non-system one of an `unmask: true` row,
+    only the assistant's otherwise."""
+    return {m["role"] for m in messages} - {"system"} if unmask else {"assistant"}
+
+
+def reasoning_values(messages: list[dict], unmask: bool) -> list[str]:
+    """The reasoning keys of the trained turns that are not None: any of them, even "", turns
+    the trainer's reasoning wrapping on for the whole row."""
+    trained = trained_roles(messages, unmask)
+    return [m[k] for m in messages if m["role"] in trained for k in REASONING_KEYS
+            if m.get(k) is not None]
+
+
 def as_trainer_wraps(messages: list[dict], unmask: bool = True) -> list[dict]:
-    """The conversation as instructlab-training wraps it before rendering: every non-system turn
-    of an `unmask: true` row, only the assistant turns otherwise."""
+    """The conversation as instructlab-training wraps it before rendering: the content of every
+    trained turn, and its reasoning when some trained turn has a reasoning key."""
     begin, end, reasoning_begin, reasoning_end = TRAINER_MARKERS
-    trained = {m["role"] for m in messages} - {"system"} if unmask else {"assistant"}
-    has_reasoning = any(m.get(k) is not None for m in messages if m["role"] in trained
-                        for k in REASONING_KEYS)
+    trained = trained_roles(messages, unmask)
+    has_reasoning = bool(reasoning_values(messages, unmask))
     wrapped = []
     for message in messages:
         if message["role"] not in trained:

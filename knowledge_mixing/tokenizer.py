@@ -124,6 +124,31 @@ def load_tokenizer(name: str, trust_remote_code: bool = False):
     return tokenizer
 
 
+def tokenizer_folder(name: str) -> Path | None:
+    """The folder a tokenizer setting names (the bundled one's, a directory), or None for a hub
+    id (its files live in the hub's cache)."""
+    if name == BUNDLED_TOKENIZER:
+        return bundled_tokenizer_dir()
+    folder = Path(name).expanduser()
+    return folder if folder.is_dir() else None
+
+
+def files_sha256(folder: Path | None) -> dict[str, str]:
+    """The sha256 of every file of a tokenizer folder, by name ({} without a folder)."""
+    if folder is None:
+        return {}
+    return {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def chat_template_sha256(tokenizer) -> str:
+    """The sha256 of the chat template the tokenizer renders with (a named set of templates as
+    canonical JSON)."""
+    template = tokenizer.chat_template
+    text = template if isinstance(template, str) else json.dumps(template, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def save_tokenizer(name: str, out_dir: str, trust_remote_code: bool = False) -> Measured:
     """Resolve the tokenizer once and save its files, so the counting step (and anyone auditing
     the run) uses exactly these files; measure what identifies them."""
@@ -136,5 +161,6 @@ def save_tokenizer(name: str, out_dir: str, trust_remote_code: bool = False) -> 
         "tokenizer": name,
         "tokenizer_class": type(tokenizer).__name__,
         "vocabulary_size": len(tokenizer),
-        "chat_template_sha256": hashlib.sha256(tokenizer.chat_template.encode()).hexdigest(),
+        "chat_template_sha256": chat_template_sha256(tokenizer),
+        "files_sha256": files_sha256(Path(out_dir)),
     }})

@@ -78,9 +78,29 @@ def held_out(order: list[int], fraction: float) -> set[int]:
     return set(order[:weighted_count(fraction, len(order))])
 
 
-def fits(rows: list[int], lengths: list[int], max_seq_len: int | None) -> list[int]:
-    """The rows the trainer keeps: shorter than max_seq_len."""
-    return rows if max_seq_len is None else [i for i in rows if lengths[i] < max_seq_len]
+def fits(rows: list[int], lengths: list[int], min_seq_len: int,
+         max_seq_len: int | None) -> list[int]:
+    """The rows the trainer keeps: min_seq_len ≤ length < max_seq_len."""
+    return [i for i in rows if min_seq_len <= lengths[i]
+            and (max_seq_len is None or lengths[i] < max_seq_len)]
+
+
+def length_account(lengths: list[int], rows: list[int], fitting: list[int], recipe) -> dict:
+    """The rows dropped for their length, too short and too long apart."""
+    dropped = sorted(set(rows) - set(fitting))
+    short = [i for i in dropped if lengths[i] < recipe.min_seq_len]
+    return {"under_length": _tokens(lengths, short),
+            "over_length": _tokens(lengths, sorted(set(dropped) - set(short)))}
+
+
+def repeated(ids: list[bytes]) -> list[bool]:
+    """Per row: are its messages an earlier row's (an exact duplicate)?"""
+    seen: set[bytes] = set()
+    flags = []
+    for key in ids:
+        flags.append(key in seen)
+        seen.add(key)
+    return flags
 
 
 def _tokens(lengths: list[int], rows) -> dict:
@@ -88,12 +108,13 @@ def _tokens(lengths: list[int], rows) -> dict:
     return {"samples": len(rows), "tokens": sum(lengths[i] for i in rows)}
 
 
-def knowledge_copies(sets: list[str], lengths: list[int], ids: list[bytes], recipe,
-                     set_names: tuple[str, ...]) -> tuple[list[int], list[bool], dict]:
-    """For the rows of one cut (their set, token length and sample id): how many copies of each
-    go into training, which are held out for validation, and a per-set account of both.
-    Order of work: over-length rows out, a fraction of the distinct samples held out for
-    validation, then weights (or the token target) on the rest."""
+def knowledge_copies(sets: list[str], lengths: list[int], ids: list[bytes], repeats: list[bool],
+                     recipe, set_names: tuple[str, ...]) -> tuple[list[int], list[bool], dict]:
+    """For the rows of one cut (their set, token length, sample id, and whether they repeat an
+    earlier row's messages): how many copies of each go into training, which are held out for
+    validation, and a per-set account of both. Order of work: duplicates out (with dedup;
+    counted either way), rows too short or too long out, a fraction of the distinct samples
+    held out for validation, then weights (or the token target) on the rest."""
     members: dict[str, list[int]] = {}
     for row, set_name in enumerate(sets):
         members.setdefault(set_name, []).append(row)
@@ -101,7 +122,9 @@ def knowledge_copies(sets: list[str], lengths: list[int], ids: list[bytes], reci
     report, streams = {}, []
     for name in (n for n in set_names if n in members):
         rows = members[name]
-        fitting = fits(rows, lengths, recipe.max_seq_len)
+        duplicates = [i for i in rows if repeats[i]]
+        candidates = [i for i in rows if not repeats[i]] if recipe.dedup else rows
+        fitting = fits(candidates, lengths, recipe.min_seq_len, recipe.max_seq_len)
         # Held out by content, so a sample that occurs twice is not on both sides.
         distinct = list(dict.fromkeys(ids[i] for i in fitting))
         held_ids = {distinct[p] for p in held_out(
@@ -114,7 +137,8 @@ def knowledge_copies(sets: list[str], lengths: list[int], ids: list[bytes], reci
         report[name] = {
             "weight": recipe.weight(name),
             "in_cut": _tokens(lengths, rows),
-            "over_length": _tokens(lengths, sorted(set(rows) - set(fitting))),
+            "duplicates": _tokens(lengths, duplicates),
+            **length_account(lengths, candidates, fitting, recipe),
             "validation": _tokens(lengths, (i for i in fitting if held[i])),
         }
     if recipe.target_tokens is None:
@@ -136,7 +160,7 @@ def replay_copies(lengths: list[int], ids: list[bytes], token_ratio: float, know
     """Copies of each row of one replay source so its tokens come within half a sample of
     token_ratio × the cut's knowledge tokens (cycling through the source if it is short)."""
     rows = list(range(len(lengths)))
-    fitting = fits(rows, lengths, recipe.max_seq_len)
+    fitting = fits(rows, lengths, recipe.min_seq_len, recipe.max_seq_len)
     order = seeded_order([ids[i] for i in fitting], recipe.seed, purpose)
     target = round(token_ratio * knowledge_tokens)
     [taken] = take_for_tokens([([lengths[fitting[p]] for p in order], 1.0)], target, name)
@@ -147,6 +171,6 @@ def replay_copies(lengths: list[int], ids: list[bytes], token_ratio: float, know
         "token_ratio": token_ratio,
         "target_tokens": target,
         "available": _tokens(lengths, rows),
-        "over_length": _tokens(lengths, sorted(set(rows) - set(fitting))),
+        **length_account(lengths, rows, fitting, recipe),
         "mixed": {"samples": taken, "tokens": sum(k * n for k, n in zip(copies_per_row, lengths))},
     }

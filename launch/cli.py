@@ -20,7 +20,7 @@ from knowledge_mixing.io.output_folder import check_output_location
 from knowledge_mixing.io.paths import resolve_input_path
 from knowledge_mixing.parameters import BY_NAME
 from knowledge_mixing.run_summary import summary_table
-from knowledge_mixing.sets import SET_NAMES
+from knowledge_mixing.sets import FLOW_IDS, SET_NAMES
 
 from .cluster import TASK_RESOURCES, ClusterSettings, parse_resources
 from .plugins import SEED_DATA
@@ -60,6 +60,11 @@ def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with a generation step: the seed data comes from an artifact URI "
                         "(parameter seed_data_uri) or from a path on --pvc (parameter "
                         "generation_input_pvc_path) (default: %(default)s)")
+    parser.add_argument("--flow-ids", default="", metavar="SET=ID[,SET=ID...]",
+                        help="with a per-flow generation component: the sdg_hub flow id of a "
+                        "set's task instead of the English flow's (e.g. "
+                        "key_facts_to_qa=heavy-heart-77-es for the Spanish flow); default: "
+                        + ", ".join(f"{name}={flow}" for name, flow in FLOW_IDS.items()))
     parser.add_argument("--inputs", default="step03", metavar="step03|SET[,SET...]",
                         help="without a generation step: what the pipeline imports, each from a "
                         "URI parameter `<name>_uri`: the step-03 folder, or one JSONL Dataset per "
@@ -128,7 +133,24 @@ def options_from_arguments(args: argparse.Namespace):
     return PipelineOptions(
         settings=settings, tokenizer_from_uri=args.tokenizer_from_uri,
         sources=check_sources(tuple(s.strip() for s in args.inputs.split(","))),
-        generation=generation, training=training_step(args.training_component))
+        generation=generation, training=training_step(args.training_component),
+        flow_ids=parse_flow_ids(args.flow_ids))
+
+
+def parse_flow_ids(text: str) -> dict:
+    """SET=ID,... → {set: flow id}; sets not named keep their English flow."""
+    flow_ids = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, flow_id = (part.strip() for part in item.partition("="))
+        if not sep or not flow_id:
+            raise ParameterError(f"--flow-ids {text!r}: {item!r} is not SET=ID")
+        if name not in SET_NAMES:
+            raise ParameterError(f"--flow-ids {text!r}: {name!r} is not a knowledge set; use "
+                                 f"{', '.join(SET_NAMES)}")
+        if name in flow_ids:
+            raise ParameterError(f"--flow-ids {text!r}: {name} is given twice")
+        flow_ids[name] = flow_id
+    return flow_ids
 
 
 def parse_param(text: str) -> tuple:

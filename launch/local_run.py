@@ -241,8 +241,10 @@ def run_locally(sources: dict, output_dir: Path, parameters: dict, verbose: bool
                 raise LocalRunError(router.failure(e, output_dir)) from e
         # the summary a cluster run has too (select_cut's); the commit adds the files' record
         summary = json.loads(Path(outputs["run_summary"].path).read_text(encoding="utf-8"))
-        for artifact, validation in zip(outputs["cuts"], outputs["validation_cuts"]):
+        for artifact, validation, card in zip(outputs["cuts"], outputs["validation_cuts"],
+                                              outputs["cards"]):
             folder.stage(artifact.metadata["file_name"], Path(artifact.path))
             if summary["recipe"]["validation_fraction"]:
                 folder.stage(validation.metadata["file_name"], Path(validation.path))
+            folder.stage(artifact.metadata["card_file_name"], Path(card.path))
         return folder.commit(summary)

@@ -22,10 +22,11 @@ from helpers import (  # noqa: E402,F401  (re-exported for tests that import the
 @pytest.fixture(scope="session")
 def step03_layouts(tmp_path_factory) -> dict[str, Path]:
     """The example data written in each layout: 'old' (sdg_hub 0.4 – 0.9.0), 'new' (0.9.1+),
-    'mixed' (as examples/step_03)."""
+    'mixed' (as examples/step_03), 'renamed' (old, with the summary/document names and the flat
+    reasoning column)."""
     root = tmp_path_factory.mktemp("step03")
     folders = {}
-    for layout in ("old", "new", "mixed"):
+    for layout in ("old", "new", "mixed", "renamed"):
         make_step_03.write_step_03(root / layout, layout)
         folders[layout] = root / layout
     return folders

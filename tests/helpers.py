@@ -195,6 +195,9 @@ class Counted:
     recipe: object
     loaded: dict
     plan: dict
+    counted: dict
+    """What the count stage measured (the samples' metadata: tokenizer and its fingerprint)."""
+    tokenizer_dir: Path
     save_gpt_oss_format: bool = False
 
 
@@ -206,7 +209,7 @@ def count(step03_dir, work: Path, cut_sizes=EXAMPLE_CUT_SIZES, qa_per_doc: int =
     from knowledge_mixing.stages.count import count_stage
     from knowledge_mixing.stages.load import LoadOptions, load_stage
     from knowledge_mixing.stages.plan import plan_stage
-    from knowledge_mixing.tokenizer import BUNDLED_TOKENIZER
+    from knowledge_mixing.tokenizer import BUNDLED_TOKENIZER, tokenizer_folder
 
     work.mkdir(parents=True, exist_ok=True)
     recipe = apply_recipe({"cut_sizes": list(cut_sizes), "qa_per_doc": qa_per_doc, "seed": seed,
@@ -214,11 +217,13 @@ def count(step03_dir, work: Path, cut_sizes=EXAMPLE_CUT_SIZES, qa_per_doc: int =
     rows, samples = work / "knowledge_rows.parquet", work / "samples.parquet"
     loaded = load_stage(str(step03_dir), str(rows),
                         LoadOptions(save_gpt_oss_format)).metadata["knowledge_rows"]
-    plan = plan_stage(str(rows), recipe, 1, loaded["input_sha256"],
+    plan = plan_stage(str(rows), recipe, 1, loaded,
                       str(work / "plan.json")).metadata["plan"]
-    count_stage(str(rows), str(samples), plan["feasible_cuts"], recipe,
-                tokenizer or BUNDLED_TOKENIZER, save_gpt_oss_format)
-    return Counted(work, rows, samples, recipe, loaded, plan, save_gpt_oss_format)
+    tokenizer = tokenizer or BUNDLED_TOKENIZER
+    counted = count_stage(str(rows), str(samples), plan["feasible_cuts"], recipe, tokenizer,
+                          save_gpt_oss_format, tokenizer_name=tokenizer).metadata["samples"]
+    return Counted(work, rows, samples, recipe, loaded, plan, counted, tokenizer_folder(tokenizer),
+                   save_gpt_oss_format)
 
 
 def count_replay(replay: list[dict], work: Path, tokenizer: str | None = None) -> tuple[Path, list]:
@@ -248,7 +253,7 @@ class Mixed:
 
 
 def mix_counted(counted: Counted, work: Path, replay_counted: tuple[Path, list] | None = None,
-                cuts=None, **recipe_keys) -> Mixed:
+                cuts=None, check_with_trainer: bool = False, **recipe_keys) -> Mixed:
     """plan → mix over samples already counted: a plan of the counted recipe with these keys
     laid over it, then mix_stage for each of `cuts` (default: every feasible cut), with the
     replay sources as count_replay counted them (`replay_counted`). Keys that
@@ -257,12 +262,13 @@ def mix_counted(counted: Counted, work: Path, replay_counted: tuple[Path, list] 
     from knowledge_mixing.stages.mix import mix_stage
     from knowledge_mixing.stages.plan import plan_stage
 
-    assert not {"seed", "qa_per_doc", "cut_sizes"} & set(recipe_keys), "count again for these"
+    assert not {"seed", "qa_per_doc", "cut_sizes", "dedup"} & set(recipe_keys), \
+        "count again for these"
     assert bool(replay_counted) == bool(recipe_keys.get("replay")), "count the replay sources first"
     work.mkdir(parents=True, exist_ok=True)
     recipe = apply_recipe(recipe_keys, counted.recipe)
     plan_path = work / "plan.json"
-    plan = plan_stage(str(counted.knowledge_rows), recipe, 1, counted.loaded["input_sha256"],
+    plan = plan_stage(str(counted.knowledge_rows), recipe, 1, counted.loaded,
                       str(plan_path)).metadata["plan"]
     # without sources, the empty replay file count_replay writes
     replay_path, sources = replay_counted or count_replay([], work)
@@ -270,10 +276,11 @@ def mix_counted(counted: Counted, work: Path, replay_counted: tuple[Path, list] 
     for cut in cuts or plan["feasible_cuts"]:
         mixed.outputs[cut] = work / f"combined_cut_{cut}x.jsonl"
         mixed.validation[cut] = work / f"validation_cut_{cut}x.jsonl"
-        mixed.markdown[cut] = work / f"report_cut_{cut}x.md"
+        mixed.markdown[cut] = work / f"combined_cut_{cut}x.card.md"
         measured = mix_stage(str(counted.samples), str(replay_path), str(plan_path), cut,
                              str(mixed.outputs[cut]), str(mixed.validation[cut]),
-                             str(mixed.markdown[cut]), sources)
+                             str(mixed.markdown[cut]), sources, counted.counted,
+                             str(counted.tokenizer_dir), check_with_trainer)
         mixed.reports[cut] = measured.metadata["mixed"]
     return mixed
 

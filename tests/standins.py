@@ -178,10 +178,11 @@ def run_components(work: Path, step03=None, set_inputs: dict = None, cut_sizes=(
             mixed=artifact(dsl.Dataset, work / f"mixed_{cut}"),
             validation=artifact(dsl.Dataset, work / f"validation_{cut}"),
             metrics=artifact(dsl.Metrics, work / f"mix_metrics_{cut}"),
-            report=artifact(dsl.Markdown, work / f"report_{cut}.md"))
-        mix_cut.python_func(samples=out.samples, replay=out.replay, plan=out.plan, cut=cut,
-                            mixed=mixed.mixed, validation=mixed.validation,
-                            metrics=mixed.metrics, report=mixed.report)
+            card=artifact(dsl.Markdown, work / f"card_{cut}.md"))
+        mix_cut.python_func(samples=out.samples, replay=out.replay, plan=out.plan,
+                            tokenizer_files=out.tokenizer_files, cut=cut,
+                            check_with_trainer=False, mixed=mixed.mixed,
+                            validation=mixed.validation, metrics=mixed.metrics, card=mixed.card)
         out.cuts[cut] = mixed
     return out
 

@@ -455,7 +455,7 @@ def test_run_after_a_kill_succeeds_and_cleans_the_work_folder(killed_then_rerun)
     assert "Traceback" not in k.rerun_out + k.rerun_err
     assert f"pid {k.killed_pid}" in k.rerun_out  # the killed run's lock was taken over
     summary = check_complete(k.output)
-    assert set(summary["files"]) == {"combined_cut_1x.jsonl"}
+    assert set(summary["files"]) == {"combined_cut_1x.jsonl", "combined_cut_1x.card.md"}
     assert leftovers(k.output) == []
     assert (k.output / LOCK_NAME).read_text() == ""  # released
 
@@ -592,7 +592,8 @@ def test_path_with_python3_runs(good_output):
     assert "python3_projects" in str(good_output.output)
     assert result.returncode == 0, result.stderr
     summary = check_complete(good_output.output)
-    assert set(summary["files"]) == {"combined_cut_1x.jsonl", "combined_cut_5x.jsonl"}
+    assert set(summary["files"]) == {"combined_cut_1x.jsonl", "combined_cut_5x.jsonl",
+                                     "combined_cut_1x.card.md", "combined_cut_5x.card.md"}
     assert leftovers(good_output.output) == []
 
 
@@ -735,10 +736,11 @@ def test_target_needing_more_than_100_copies_names_target_tokens():
     sets = ["key_facts_to_qa"] * 3
     lengths, ids = [100, 120, 90], [b"a", b"b", b"c"]
     with pytest.raises(ParameterError, match="target_tokens"):
-        knowledge_copies(sets, lengths, ids, Recipe(target_tokens=10**6), ("key_facts_to_qa",))
+        knowledge_copies(sets, lengths, ids, [False] * 3, Recipe(target_tokens=10**6),
+                         ("key_facts_to_qa",))
     # replay at a ratio of the knowledge tokens, from a source of one short row
     with pytest.raises(ParameterError, match=re.escape("replay[0]")):
-        replay_copies([10], [b"r"], 1.0, 10**6, Recipe(), "replay:0", "recipe replay[0]")
+        replay_copies([30], [b"r"], 1.0, 10**6, Recipe(), "replay:0", "recipe replay[0]")
 
 
 @pytest.fixture(scope="module")
@@ -746,7 +748,7 @@ def empty_cut_run(tmp_path_factory):
     """A recipe whose max_seq_len drops every sample: both cuts (1 and 5) would be empty, and
     their two mix-cut tasks (one ParallelFor) fail at about the same time."""
     base = tmp_path_factory.mktemp("empty_cut")
-    (base / "short.yaml").write_text("max_seq_len: 10\n")
+    (base / "short.yaml").write_text("max_seq_len: 30\n")  # every example row is longer
     output = base / "out"
     result = run(["--input", EXAMPLE_STEP_03, "--output", output, "--cut-sizes", "1,5",
                   "--recipe", base / "short.yaml"], cwd=base)
@@ -759,7 +761,7 @@ def test_max_seq_len_that_empties_the_cut_fails_saying_why(empty_cut_run):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     line = result.stderr.splitlines()[-1]
-    assert "would hold no knowledge sample" in line and "max_seq_len 10" in line, line
+    assert "would hold no knowledge sample" in line and "max_seq_len 30" in line, line
     assert "mix-cut" in line, line
     assert not list(output.glob("*.jsonl")) and not (output / SUMMARY_NAME).exists()
     assert leftovers(output) == []

@@ -287,13 +287,19 @@ def test_quick_start_writes_one_jsonl_per_feasible_cut_and_the_summary(quick_sta
     assert list(summary["cuts"]["5"]["sets"]) == list(SET_NAMES)
     assert summary["plan"]["infeasible_cuts"]["10"].startswith("extractive_summary averages 5.00")
     assert summary["training_cut"] == 5
-    assert summary["load"]["sets"]["key_facts_to_qa"]["rows_read"] == 32
+    assert summary["load"]["sets"]["key_facts_to_qa"]["rows_read"] == 33
     assert summary["load"]["absent_sets"] == []
     assert summary["cuts"]["5"]["sets"]["extractive_summary"] == {
-        "samples": 42, "tokens": 7263, "raw_documents": 3, "summaries": 14}
+        "samples": 42, "tokens": 7256, "raw_documents": 3, "summaries": 14}
     assert summary["input_sha256"] == {
         f"{name}/gen.jsonl": hashlib.sha256((EXAMPLE_STEP_03 / name / "gen.jsonl").read_bytes())
         .hexdigest() for name in SET_NAMES}
+    # a data card next to each cut file, recorded with it; the KFP UI shows the same page
+    for cut in (1, 5):
+        card = output / f"combined_cut_{cut}x.card.md"
+        assert summary["cuts"][str(cut)]["card"] == card.name
+        assert summary["files"][card.name]["sha256"] == hashlib.sha256(card.read_bytes()).hexdigest()
+        assert card.read_text().startswith(f"# Data card: combined_cut_{cut}x.jsonl (cut {cut})")
 
 
 def test_shipped_example_data_is_what_the_script_makes(tmp_path):
@@ -406,7 +412,8 @@ def test_four_per_set_inputs_give_the_bytes_of_the_folder(quick_start, clean_set
         assert (tmp_path / "sets" / name).read_bytes() == (output / name).read_bytes()
     folder = json.loads((output / "summary.json").read_text())
     sets = json.loads((tmp_path / "sets" / "summary.json").read_text())
-    assert sets["load"] == folder["load"] and sets["cuts"] == folder["cuts"]
+    assert sets["load"]["sets"] == folder["load"]["sets"] and sets["cuts"] == folder["cuts"]
+    assert list(sets["load"]["files"].values()) == list(folder["load"]["files"].values())
     assert sorted(sets["input_sha256"].values()) == sorted(folder["input_sha256"].values())
     assert sets["training_cut"] == 1 and sets["parameters"]["train_cut"] == 1
 

@@ -15,14 +15,14 @@ from ..errors import ParameterError
 from ..io.memory import release_memory
 from ..io.parquet import rebatched, row_groups
 from ..io.workers import OrderedPool, pool_size
-from ..knowledge_rows import read_identities
+from ..knowledge_rows import read_identities, read_messages_ids
 from ..numbers import number
 from ..recipe import Recipe
 from ..rows import build_messages, knowledge_metadata, output_row_json
 from ..sampling import cut_mask, parse_cut_sizes, rank_rows, text_id
 from ..sets import SAMPLED_SET_NAMES, knowledge_set
 from ..token_counter import TokenCounter
-from ..tokenizer import load_tokenizer
+from ..tokenizer import chat_template_sha256, files_sha256, load_tokenizer, tokenizer_folder
 from ..logs import progress
 from . import Measured
 
@@ -37,6 +37,7 @@ SAMPLES_SCHEMA = pa.schema(
         pa.field("summary_rank", pa.int32(), nullable=False),
         pa.field("qa_index", pa.int32(), nullable=False),
         pa.field("sample_id", pa.binary(16), nullable=False),
+        pa.field("messages_id", pa.binary(16), nullable=False),
         pa.field("token_length", pa.int32(), nullable=False),
         pa.field("row_json", pa.string(), nullable=False),
     ]
@@ -76,8 +77,9 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
                              workers)
     with counters:
         sets, raw_documents, documents = read_identities(knowledge_rows_path)
-        ranks, qa_indexes = rank_rows(sets, raw_documents, documents, SAMPLED_SET_NAMES,
-                                      recipe.seed)
+        ranks, qa_indexes = rank_rows(
+            sets, raw_documents, documents, SAMPLED_SET_NAMES, recipe.seed,
+            read_messages_ids(knowledge_rows_path) if recipe.dedup else None)
         in_shard = pa.array([shard_of(r, d, shards) == shard
                              for r, d in zip(raw_documents, documents)], pa.bool_())
         del sets, raw_documents, documents
@@ -116,8 +118,11 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
                          time.perf_counter() - started)
     progress(log, "count: %d samples, %d tokens, on %d processes, %s (%.1fs)", rows, tokens,
              workers, counters.report(), time.perf_counter() - started)
-    return Measured({"samples": {"shard": shard, "shards": shards, "rows_counted": rows,
-                                 "tokens_counted": tokens, "tokenizer": tokenizer_name}},
+    return Measured({"samples": {
+        "shard": shard, "shards": shards, "rows_counted": rows, "tokens_counted": tokens,
+        "tokenizer": tokenizer_name,
+        "tokenizer_sha256": {"files": files_sha256(tokenizer_folder(tokenizer)),
+                             "chat_template": counters.chat_template_sha256}}},
                     {"rows_counted": rows, "tokens_counted": tokens})
 
 
@@ -169,22 +174,26 @@ def _count_chunk(rows: pa.Table) -> dict:
     del chunk, conversations, rows
     release_memory()
     return {"samples": samples, "junctions": {k: n - before[k] for k, n in counter.junctions.items()},
-            "piecewise": counter.piecewise}
+            "piecewise": counter.piecewise,
+            "chat_template_sha256": chat_template_sha256(counter.tokenizer)}
 
 
 class ChunkCounters(OrderedPool):
     """Chunks of rows counted on every available CPU (one tokenizer per process), with what the
-    counters did: how many user turns were cut, and whether counting was piecewise."""
+    counters did: how many user turns were cut, whether counting was piecewise, and the
+    sha256 of the chat template they rendered with ("" when there was nothing to count)."""
 
     def __init__(self, settings: tuple, workers: int):
         super().__init__(_count_chunk, workers, _start_worker, settings)
         self.junctions = collections.Counter()
         self.piecewise = True
+        self.chat_template_sha256 = ""
 
     def map(self, chunks):
         for counted in super().map(chunks):
             self.junctions.update(counted["junctions"])
             self.piecewise &= counted["piecewise"]
+            self.chat_template_sha256 = counted["chat_template_sha256"]
             yield counted["samples"]
 
     def report(self) -> str:

@@ -17,14 +17,16 @@ from . import Measured
 log = logging.getLogger(__name__)
 
 
-def gather_stage(shard_paths: list[str], samples_path: str, tokenizer_name: str = "") -> Measured:
-    """Merge the shards' samples (each in input order) into one file in input order."""
+def gather_stage(shard_paths: list[str], samples_path: str, shard_metadata: list[dict]) -> Measured:
+    """Merge the shards' samples (each in input order) into one file in input order; the
+    metadata says which tokenizer counted them (`shard_metadata`: what each shard measured)."""
+    tokenizer = _tokenizer(shard_metadata)
     if len(shard_paths) == 1:  # already in input order: nothing to merge
         shutil.copyfile(shard_paths[0], samples_path)
         lengths = pq.read_table(samples_path, columns=["token_length"])["token_length"]
         rows, tokens = len(lengths), pc.sum(lengths).as_py() or 0
         progress(log, "gather: 1 shard, %d samples, %d tokens", rows, tokens)
-        return _measured(rows, tokens, tokenizer_name)
+        return _measured(rows, tokens, tokenizer)
     files = [pq.ParquetFile(path) for path in shard_paths]
     groups = [iter(range(f.metadata.num_row_groups)) for f in files]
     current: list = [None] * len(files)  # per shard: (table, its row indices, position)
@@ -60,9 +62,19 @@ def gather_stage(shard_paths: list[str], samples_path: str, tokenizer_name: str 
                 advance(k)
             release_memory()
     progress(log, "gather: %d shards, %d samples, %d tokens", len(files), rows, tokens)
-    return _measured(rows, tokens, tokenizer_name)
+    return _measured(rows, tokens, tokenizer)
 
 
-def _measured(rows: int, tokens: int, tokenizer_name: str) -> Measured:
-    return Measured({"samples": {"rows_counted": rows, "tokens_counted": tokens,
-                                 "tokenizer": tokenizer_name}})
+def _tokenizer(shard_metadata: list[dict]) -> dict:
+    """The tokenizer's name and fingerprint, as the shards measured them: the chat template's
+    from a shard that had rows to count."""
+    first = shard_metadata[0] if shard_metadata else {}
+    fingerprint = dict(first.get("tokenizer_sha256", {}))
+    fingerprint["chat_template"] = next(
+        (m["tokenizer_sha256"]["chat_template"] for m in shard_metadata
+         if m.get("tokenizer_sha256", {}).get("chat_template")), "")
+    return {"tokenizer": first.get("tokenizer", ""), "tokenizer_sha256": fingerprint}
+
+
+def _measured(rows: int, tokens: int, tokenizer: dict) -> Measured:
+    return Measured({"samples": {"rows_counted": rows, "tokens_counted": tokens, **tokenizer}})

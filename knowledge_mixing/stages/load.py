@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,9 +24,11 @@ from ..io.memory import release_memory
 from ..io.paths import exists_or_link, jsonl_files, resolve_input_path
 from ..knowledge_rows import KNOWLEDGE_ROWS_SCHEMA
 from ..parameters import default
+from ..rows import build_messages, messages_id
+from ..sampling import normalised_whitespace, text_id
 from ..sets import (
     GPT_OSS_BAD_QUESTION_MARKERS,
-    REASONING_COLUMN,
+    REASONING_COLUMNS,
     REQUIRED_STRING_COLUMNS,
     RESPONSE_DICT_COLUMN,
     RESPONSE_MARKERS,
@@ -39,16 +41,62 @@ from . import Measured
 
 log = logging.getLogger(__name__)
 
-PROJECTION = pa.schema(
-    [pa.field(name, pa.string()) for name in (
-        *REQUIRED_STRING_COLUMNS, "raw_document", "base_document", REASONING_COLUMN)]
-    + [pa.field(RESPONSE_DICT_COLUMN, pa.list_(pa.struct([("reasoning_content", pa.string())])))]
-)
-"""The only input columns mixing reads; the parser skips every other one."""
 READ_BLOCK = 4 << 20
 """Bytes pyarrow parses at a time: memory stays near a few blocks whatever the file's size."""
 MAX_READ_BLOCK = 256 << 20
-PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=PROJECTION, unexpected_field_behavior="ignore")
+LAYOUT_ALL_COLUMNS = "sdg_hub 0.4 – 0.9.0 (every column)"
+LAYOUT_OUTPUT_COLUMNS = "sdg_hub 0.9.1+ (output columns only)"
+
+
+def projection(kset: KnowledgeSet) -> pa.Schema:
+    """The only input columns mixing reads of a set; the parser skips every other one."""
+    strings = dict.fromkeys((*REQUIRED_STRING_COLUMNS, "document", kset.summary_column,
+                             *kset.raw_document_columns, *REASONING_COLUMNS))
+    return pa.schema(
+        [pa.field(name, pa.string()) for name in strings if name]
+        + [pa.field(RESPONSE_DICT_COLUMN,
+                    pa.list_(pa.struct([("reasoning_content", pa.string())])))])
+
+
+@dataclass
+class FileColumns:
+    """Which column names one input file used for the document, the raw document and the
+    reasoning, and which sdg_hub layout that shows (docs/behaviour.md#sdg_hub-layouts)."""
+
+    used: dict[str, set] = field(default_factory=lambda: {
+        "document": set(), "raw_document": set(), "reasoning": set()})
+    intermediate: bool = False
+    """A column only sdg_hub's output before 0.9.1 keeps (a raw reply, a copy of the document,
+    a parser's reasoning, key facts' raw_document) is present."""
+
+    def see(self, row: dict, kset: KnowledgeSet) -> None:
+        self.intermediate = self.intermediate or any(
+            row.get(c) is not None for c in (RESPONSE_DICT_COLUMN, "base_document",
+                                             *REASONING_COLUMNS)) or (
+            not kset.raw_document_required and row.get("raw_document") is not None)
+
+    def as_dict(self) -> dict:
+        return {"layout": LAYOUT_ALL_COLUMNS if self.intermediate else LAYOUT_OUTPUT_COLUMNS,
+                "columns": {role: sorted(names) for role, names in self.used.items()}}
+
+
+class FirstSpellings:
+    """The first spelling, in input order, of every document up to whitespace; says which texts
+    are another spelling of one seen before (docs/behaviour.md#sampling)."""
+
+    def __init__(self):
+        self.first: dict[bytes, bytes] = {}  # document id → text_id of its first spelling
+        self.last: tuple[str | None, bool] = (None, False)  # rows of a summary come together
+
+    def is_variant(self, text: str | None) -> bool:
+        if text is None:
+            return False
+        if text == self.last[0]:
+            return self.last[1]
+        normal, spelled = normalised_whitespace(text), text_id(text)
+        key = spelled if normal == text else text_id(normal)
+        self.last = (text, self.first.setdefault(key, spelled) != spelled)
+        return self.last[1]
 
 
 @dataclass
@@ -60,9 +108,22 @@ class SetCounts:
     dropped_gpt_oss_filter: int = 0
     dropped_empty_response: int = 0
     rows_kept: int = 0
+    duplicate_samples: int = 0
+    """Kept rows whose messages are an earlier row's (of any set), in input order."""
+    raw_document_whitespace_variants: int = 0
+    """Kept rows whose raw document is an earlier one's but for whitespace (one document)."""
+    document_whitespace_variants: int = 0
+    """The same for the row's document (summary, key-facts block or raw document)."""
+    raw_spellings: FirstSpellings = field(default_factory=FirstSpellings, repr=False)
+    document_spellings: FirstSpellings = field(default_factory=FirstSpellings, repr=False)
 
     def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
+
+    def keep(self, raw_document: str | None, document: str) -> None:
+        self.rows_kept += 1
+        self.raw_document_whitespace_variants += self.raw_spellings.is_variant(raw_document)
+        self.document_whitespace_variants += self.document_spellings.is_variant(document)
 
 
 def clean_response(response: str) -> str:
@@ -169,35 +230,61 @@ def _string_field(row: dict, column: str, where: str, required: bool) -> str | N
     return value
 
 
-def _raw_document(row: dict, kset: KnowledgeSet, where: str) -> str | None:
-    for column in kset.raw_document_columns:
-        value = _string_field(row, column, where, required=False)
-        if value is not None:
-            return value
-    if kset.raw_document_required:
+def _one_value(found: list[tuple[str, str]], what: str, where: str, why: str = "") -> str | None:
+    """The text that every name of one column holds in this row; two names that differ are an
+    error (which would be meant?)."""
+    for column, text in found[1:]:
+        if text != found[0][1]:
+            raise InputError(
+                f"{where}: columns {found[0][0]!r} and {column!r} both hold {what}{why} but "
+                "differ; give each a single meaning: fix or drop one of them")
+    return found[0][1] if found else None
+
+
+def _document_and_raw_document(row: dict, kset: KnowledgeSet, where: str,
+                               columns: FileColumns) -> tuple[str, str | None]:
+    """The row's document (summary, key-facts block or raw document) and its raw document, by
+    whichever names the file uses (docs/behaviour.md#normalisation)."""
+    summary = _string_field(row, kset.summary_column, where, False) if kset.summary_column else None
+    document = _string_field(row, "document", where, required=summary is None)
+    raw_columns, why = list(kset.raw_document_columns), ""
+    if summary is not None and document is not None and document != summary:
+        raw_columns.insert(1, "document")  # the summary/document naming
+        why = f" (column {kset.summary_column!r} holds the summary, so 'document' is read as the " \
+              "raw document)"
+    found = [(c, text) for c in raw_columns
+             if (text := _string_field(row, c, where, required=False)) is not None]
+    raw_document = _one_value(found, "the raw document", where, why)
+    if raw_document is None and kset.raw_document_required:
         raise InputError(
-            f"{where}: no raw document: one of the columns {', '.join(kset.raw_document_columns)} "
-            f"must hold it as a string for the {kset.name} set"
-        )
-    return None
+            f"{where}: no raw document: one of the columns {', '.join(raw_columns)} must hold it "
+            f"as a string for the {kset.name} set")
+    columns.used["document"].add("document" if summary is None else kset.summary_column)
+    if found:
+        columns.used["raw_document"].add(found[0][0])
+    return summary if summary is not None else document, raw_document
 
 
-def _reasoning(row: dict, where: str) -> str | None:
-    """The teacher's reasoning text, if the file carries any (flat or nested layout)."""
-    text = _string_field(row, REASONING_COLUMN, where, required=False)
-    if text is None and row.get(RESPONSE_DICT_COLUMN) is not None:
-        reply = row[RESPONSE_DICT_COLUMN]
+def _reasoning(row: dict, where: str, columns: FileColumns) -> str | None:
+    """The teacher's reasoning text, if the file carries any (a flat column, or nested in the
+    raw reply); a blank text is none."""
+    found = [(c, text.strip()) for c in REASONING_COLUMNS
+             if (text := _string_field(row, c, where, required=False)) and text.strip()]
+    reply = row.get(RESPONSE_DICT_COLUMN)
+    if reply is not None:
         if not (isinstance(reply, list) and all(isinstance(m, dict) for m in reply)):
             raise InputError(
                 f"{where}: column {RESPONSE_DICT_COLUMN!r} must be a list of message objects, "
                 f"got {type(reply).__name__}"
             )
-        if reply:
-            text = _string_field(reply[0], "reasoning_content", f"{where} ({RESPONSE_DICT_COLUMN}[0])",
-                                 required=False)
-    if text is None or not text.strip():
-        return None
-    return text.strip()
+        nested = _string_field(reply[0], "reasoning_content",
+                               f"{where} ({RESPONSE_DICT_COLUMN}[0])", required=False) \
+            if reply else None
+        if nested and nested.strip():
+            found.append((f"{RESPONSE_DICT_COLUMN}[0].reasoning_content", nested.strip()))
+    if found:
+        columns.used["reasoning"].add(found[0][0])
+    return _one_value(found, "the teacher's reasoning", where)
 
 
 @dataclass(frozen=True)
@@ -209,14 +296,15 @@ class LoadOptions:
 
 
 def _normalise(row: dict, kset: KnowledgeSet, options: LoadOptions, counts: SetCounts,
-               where: str) -> tuple | None:
+               where: str, columns: FileColumns) -> tuple | None:
     """One input row as a KNOWLEDGE_ROWS_SCHEMA tuple, or None when a rule drops it (counted)."""
     counts.rows_read += 1
-    document_outline, document, question, response = (
+    document_outline, question, response = (
         _string_field(row, c, where, required=True) for c in REQUIRED_STRING_COLUMNS
     )
-    raw_document = _raw_document(row, kset, where)
-    reasoning = _reasoning(row, where)
+    document, raw_document = _document_and_raw_document(row, kset, where, columns)
+    reasoning = _reasoning(row, where, columns)
+    columns.see(row, kset)
     size = sum(len(text) for text in (document_outline, document, question, response,
                                       reasoning or ""))
     if size > options.max_sample_chars:
@@ -231,8 +319,11 @@ def _normalise(row: dict, kset: KnowledgeSet, options: LoadOptions, counts: SetC
     if not response:
         counts.dropped_empty_response += 1
         return None
-    counts.rows_kept += 1
-    return (kset.name, raw_document, document, document_outline, question, response, reasoning)
+    counts.keep(raw_document, document)
+    messages = build_messages(kset, document_outline, document, question, response, reasoning,
+                              save_gpt_oss_format)
+    return (kset.name, raw_document, document, document_outline, question, response, reasoning,
+            messages_id(messages))
 
 
 def _explain(path: Path, kset: KnowledgeSet, options: LoadOptions, error: Exception):
@@ -240,16 +331,17 @@ def _explain(path: Path, kset: KnowledgeSet, options: LoadOptions, error: Except
     # a line far longer than any sample (old layouts repeat the document in prompt columns) is
     # refused before it is parsed
     for line_number, row in json_lines(path, max_line_bytes=16 * options.max_sample_chars):
-        _normalise(row, kset, options, SetCounts(), f"{path}, line {line_number}")
+        _normalise(row, kset, options, SetCounts(), f"{path}, line {line_number}", FileColumns())
     raise InputError(f"{path}: cannot be read as JSON Lines ({error})") from error
 
 
 def read_set_file(path: Path, kset: KnowledgeSet, options: LoadOptions, counts: SetCounts,
-                  sha256: dict[Path, str]):
-    """Yield one JSONL file's normalised rows in batches, counting every row read or dropped;
-    once the whole file is read, record its sha256 in `sha256`.
+                  sha256: dict[Path, str], columns: FileColumns):
+    """Yield one JSONL file's normalised rows in batches, counting every row read or dropped and
+    noting in `columns` the names it used; once the whole file is read, record its sha256 in
+    `sha256`.
 
-    pyarrow parses the file in blocks, keeping only the columns of PROJECTION (the prompt and
+    pyarrow parses the file in blocks, keeping only the columns of `projection` (the prompt and
     raw-reply columns of old layouts are skipped by the parser, never built). A line longer than
     a block restarts the parse with larger blocks, past the rows already yielded; on any other
     problem the file is re-read line by line so the error names its line and column."""
@@ -257,13 +349,15 @@ def read_set_file(path: Path, kset: KnowledgeSet, options: LoadOptions, counts: 
     while True:
         try:
             read_options = pa_json.ReadOptions(block_size=block_size, use_threads=True)
+            parse_options = pa_json.ParseOptions(explicit_schema=projection(kset),
+                                                 unexpected_field_behavior="ignore")
             skip = counts.rows_read - rows_before  # yielded before a restart
             with HashingFile(path) as source:
                 for batch in pa_json.open_json(source, read_options=read_options,
-                                               parse_options=PARSE_OPTIONS):
+                                               parse_options=parse_options):
                     fresh = batch.to_pylist()[skip:]
                     skip = max(0, skip - batch.num_rows)
-                    rows = [_normalise(row, kset, options, counts, f"{path}")
+                    rows = [_normalise(row, kset, options, counts, f"{path}", columns)
                             for row in fresh]
                     yield [row for row in rows if row is not None]
                 sha256[path] = source.sha256.hexdigest()
@@ -292,6 +386,10 @@ class Step03Reader:
         self.counts: dict[str, SetCounts] = {}
         self.sha256: dict[Path, str] = {}
         """Every file read so far → its sha256, from the same read that parsed it."""
+        self.columns: dict[Path, FileColumns] = {}
+        """Every file read so far → the column names it used and its layout."""
+        self.samples_seen: set[bytes] = set()
+        """The messages_id of every row kept so far, to count exact duplicates."""
         for name in self.absent_sets:
             log.warning("set %s: absent from the input (no folder %s/, no input `%s`); "
                         "continuing without it", name, name, name)
@@ -309,11 +407,21 @@ class Step03Reader:
             read: dict[str, Path] = {}  # sha256 → the file of this set that had it
             for path in self.files[kset.name]:
                 try:
-                    for rows in read_set_file(path, kset, self.options, counts, self.sha256):
+                    columns = self.columns[path] = FileColumns()
+                    for rows in read_set_file(path, kset, self.options, counts, self.sha256,
+                                              columns):
+                        for row in rows:
+                            counts.duplicate_samples += row[-1] in self.samples_seen
+                            self.samples_seen.add(row[-1])
                         if rows:
                             yield pa.RecordBatch.from_pylist(
                                 [dict(zip(KNOWLEDGE_ROWS_SCHEMA.names, row)) for row in rows],
                                 schema=KNOWLEDGE_ROWS_SCHEMA)
+                    described = columns.as_dict()
+                    log.info("load %s/%s: %s; columns read: %s", kset.name, path.name,
+                             described["layout"], "; ".join(
+                                 f"{role} from {', '.join(names) or 'none'}"
+                                 for role, names in described["columns"].items()))
                     twin = read.setdefault(self.sha256[path], path)
                     if twin != path:
                         raise InputError(
@@ -327,9 +435,13 @@ class Step03Reader:
                     raise
             log.info(
                 "load %s (%s): %d files, %d rows read, %d dropped by the GPT-OSS question "
-                "filter, %d dropped with an empty response, %d kept (%.2fs)",
+                "filter, %d dropped with an empty response, %d kept (of which %d exact duplicates "
+                "of an earlier sample); whitespace variants of an earlier raw document %d, of an "
+                "earlier document %d (%.2fs)",
                 kset.name, self.origins[kset.name], counts.files, counts.rows_read,
                 counts.dropped_gpt_oss_filter, counts.dropped_empty_response, counts.rows_kept,
+                counts.duplicate_samples,
+                counts.raw_document_whitespace_variants, counts.document_whitespace_variants,
                 time.perf_counter() - started,
             )
 
@@ -360,4 +472,6 @@ def load_stage(step03_dir: str | None, knowledge_rows_path: str, options: LoadOp
         "sets": sets,
         "absent_sets": reader.absent_sets,
         "input_sha256": {name: reader.sha256[path] for path, name in reader.file_names().items()},
+        "files": {name: reader.columns[path].as_dict()
+                  for path, name in reader.file_names().items()},
     }}, metrics)

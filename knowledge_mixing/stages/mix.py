@@ -1,5 +1,5 @@
 """The mix stage: one cut size → its training JSONL under the recipe, with its validation rows,
-its Markdown report and what went in and why (docs/behaviour.md#recipe-order, #outputs)."""
+its data card and what went in and why (docs/behaviour.md#recipe-order, #outputs)."""
 from __future__ import annotations
 
 import logging
@@ -12,15 +12,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..data_card import data_card_markdown
 from ..errors import ParameterError
 from ..io.memory import release_memory
-from ..recipe import Recipe
-from ..report import cut_report_markdown, token_length_histogram
-from ..run_summary import cut_file_name, validation_file_name
-from ..sampling import cut_mask, parse_cut_sizes, text_id
-from ..sets import SET_NAMES
-from ..weighting import knowledge_copies, replay_copies
 from ..logs import progress
+from ..recipe import Recipe
+from ..report import token_length_histogram, token_length_percentiles, whole_numbers
+from ..run_summary import card_file_name, cut_file_name, validation_file_name
+from ..sampling import cut_mask, document_id, parse_cut_sizes
+from ..sets import SET_NAMES
+from ..trainer_check import check_cut, summary_line
+from ..weighting import knowledge_copies, repeated, replay_copies
 from . import Measured
 from .plan import read_plan
 
@@ -33,7 +35,8 @@ SHUFFLE_CHUNK = 1024
 class CutStatistics:
     """Samples, tokens, distinct raw documents and summaries per set, gathered batch by batch.
     A key-facts row without a raw document is identified by its key-facts block (one block per
-    raw document). Distinct texts are kept as 16-byte digests, not as text."""
+    raw document). Distinct texts are kept as 16-byte digests (document_id: whitespace variants
+    are one document), not as text."""
 
     def __init__(self):
         self.sets: dict[str, dict] = {}
@@ -47,8 +50,8 @@ class CutStatistics:
             stats["samples"] += of_set.num_rows
             stats["tokens"] += pc.sum(of_set["token_length"]).as_py() or 0
             raw = pc.coalesce(of_set["raw_document"], of_set["document"])
-            stats["raw"].update(map(text_id, pc.unique(raw).to_pylist()))
-            stats["summaries"].update(map(text_id, pc.unique(of_set["document"]).to_pylist()))
+            stats["raw"].update(map(document_id, pc.unique(raw).to_pylist()))
+            stats["summaries"].update(map(document_id, pc.unique(of_set["document"]).to_pylist()))
         self.lengths += rows["token_length"].to_pylist()
 
     def per_set(self) -> dict[str, dict[str, int]]:
@@ -98,18 +101,21 @@ class _Lines:
 def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, output_path: str,
                  validation_path: str) -> dict:
     """Write one cut's JSONL under the recipe: the cut's summaries and every key-facts and
-    document-QA row, over-length rows dropped, validation rows held out to their own file,
-    weighted, then the replay samples; in set and input order, or shuffled. Files appear
-    complete or not at all. Returns what went in and why."""
+    document-QA row, exact duplicates dropped (dedup) or counted, rows too short or too long
+    dropped, validation rows held out to their own file, weighted, then the replay samples; in
+    set and input order, or shuffled. Files appear complete or not at all. Returns what went in
+    and why, and the first line of each set and replay source (`examples`, for the card)."""
     started = time.perf_counter()
     cut = parse_cut_sizes([cut])[0]
     samples = pq.ParquetFile(samples_path)
-    keys = samples.read(columns=["set", "summary_rank", "qa_index", "sample_id", "token_length"])
+    keys = samples.read(columns=["set", "summary_rank", "qa_index", "sample_id", "messages_id",
+                                 "token_length"])
     in_cut = pc.indices_nonzero(cut_mask(keys["summary_rank"], keys["qa_index"], cut,
                                          recipe.qa_per_doc)).to_pylist()
     keys = keys.take(pa.array(in_cut, pa.int64())).to_pydict()
     copies_per_row, held, knowledge = knowledge_copies(
-        keys["set"], keys["token_length"], keys["sample_id"], recipe, SET_NAMES)
+        keys["set"], keys["token_length"], keys["sample_id"], repeated(keys["messages_id"]),
+        recipe, SET_NAMES)
     del keys
     check_not_empty(cut, knowledge, recipe)
     knowledge_tokens = sum(s["mixed"]["tokens"] for s in knowledge.values())
@@ -121,6 +127,7 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
     shuffle_seed = f"{recipe.seed}:shuffle:{cut}" if recipe.shuffle else None
     training, validation = _Lines(output_path, shuffle_seed), _Lines(validation_path, shuffle_seed)
     statistics, validation_statistics = CutStatistics(), CutStatistics()
+    examples: dict[str, str] = {}  # the first line of each set and replay source, for the card
     offset = 0
     for group in range(samples.metadata.num_row_groups):
         rows = samples.read_row_group(group)
@@ -128,6 +135,10 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
         taken = _expanded(rows, copies_by_row[offset:offset + n])
         training.add(taken["row_json"])
         statistics.add(taken)
+        for name in SET_NAMES:
+            first = pc.index(taken["set"], name).as_py()
+            if name not in examples and first >= 0:
+                examples[name] = taken["row_json"][first].as_py()
         kept = rows.filter(pa.array(held_by_row[offset:offset + n], pa.bool_()))
         validation.add(kept["row_json"])
         validation_statistics.add(kept)
@@ -145,13 +156,18 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
             copies_of_source, report = replay_copies(lengths, rows["sample_id"].to_pylist(),
                                                      source.token_ratio, knowledge_tokens,
                                                      recipe, f"replay:{index}", name)
-            if report["target_tokens"] and report["over_length"]["samples"] == len(lengths):
+            dropped = report["under_length"]["samples"] + report["over_length"]["samples"]
+            if report["target_tokens"] and dropped == len(lengths):
+                bounds = f"min_seq_len {recipe.min_seq_len} ≤ tokens" + (
+                    f" < max_seq_len {recipe.max_seq_len}" if recipe.max_seq_len else "")
                 raise ParameterError(
-                    f"{name}: no row is shorter than max_seq_len {recipe.max_seq_len}, so its "
-                    f"{report['target_tokens']:,} tokens cannot be met; raise max_seq_len")
+                    f"{name}: no row is within {bounds}, so its {report['target_tokens']:,} tokens "
+                    "cannot be met; change min_seq_len or max_seq_len")
             taken = _expanded(rows, copies_of_source)
             training.add(taken["row_json"])
             statistics.lengths += taken["token_length"].to_pylist()
+            if taken.num_rows:
+                examples[f"replay {source.path}"] = taken["row_json"][0].as_py()
             replay_sources.append({"path": source.path, **report})
         del replay
     training.close()
@@ -174,6 +190,7 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
         "max_token_length": max(statistics.lengths, default=0),
         "sets": per_set,
         "token_length_histogram": token_length_histogram(statistics.lengths),
+        "token_length_percentiles": token_length_percentiles(statistics.lengths),
         "knowledge": knowledge,
         "replay": replay_sources,
         "validation": {"samples": validation.count,
@@ -181,6 +198,7 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
                        "sets": validation_statistics.per_set()},
         "recipe": recipe.to_dict(),
         "recipe_sha256": recipe.fingerprint(),
+        "examples": examples,
     }
 
 
@@ -189,6 +207,10 @@ def check_not_empty(cut: int, knowledge: dict, recipe: Recipe) -> None:
     if any(account["mixed"]["samples"] for account in knowledge.values()):
         return
     reasons = []
+    under_length = sum(a["under_length"]["samples"] for a in knowledge.values())
+    if under_length:
+        reasons.append(f"{under_length:,} samples are shorter than min_seq_len "
+                       f"{recipe.min_seq_len} tokens")
     over_length = sum(a["over_length"]["samples"] for a in knowledge.values())
     if over_length:
         reasons.append(f"{over_length:,} samples are max_seq_len {recipe.max_seq_len} tokens or "
@@ -206,28 +228,43 @@ def check_not_empty(cut: int, knowledge: dict, recipe: Recipe) -> None:
 
 
 def mix_stage(samples_path: str, replay_path: str, plan_path: str, cut: int, output_path: str,
-              validation_path: str, report_path: str, replay_sources: list[dict]) -> Measured:
-    """One cut under the plan's recipe: its training file, validation file and Markdown report;
-    the metadata records the recipe, its fingerprint and the inputs' fingerprints (step-03 files
-    from the plan, replay sources as counted) with counts per set and per replay source."""
+              validation_path: str, card_path: str, replay_sources: list[dict], counted: dict,
+              tokenizer_dir: str, check_with_trainer: bool = False) -> Measured:
+    """One cut under the plan's recipe: its training file, validation file and data card; the
+    metadata records the recipe, its fingerprint and the inputs' fingerprints (step-03 files
+    from the plan, replay sources as counted) with counts per set and per replay source, the
+    tokenizer (`counted`: what the count measured) and, with `check_with_trainer`, what
+    instructlab-training makes of the cut (counted with the tokenizer files in
+    `tokenizer_dir`)."""
     planned, recipe = read_plan(plan_path)
     stats = mix_cut_file(samples_path, replay_path, recipe, cut, output_path, validation_path)
+    examples = stats.pop("examples")
     stats["input_sha256"] = {**planned["input_sha256"],
                              **{s["path"]: s["sha256"] for s in replay_sources}}
-    Path(report_path).write_text(cut_report_markdown(stats), encoding="utf-8")
+    for account, source in zip(stats["replay"], replay_sources):
+        account["empty_reasoning"] = source["empty_reasoning"]
+    stats["tokenizer"] = {key: counted.get(key) for key in ("tokenizer", "tokenizer_sha256")}
+    stats["trainer_check"] = None
+    if check_with_trainer:
+        stats["trainer_check"] = check_cut(output_path, tokenizer_dir, recipe.max_seq_len)
+        progress(log, "mix cut %d: %s", stats["cut"], summary_line(stats["trainer_check"]))
+    stats["file_name"] = cut_file_name(stats["cut"])
+    stats["card_file_name"] = card_file_name(stats["cut"])
+    Path(card_path).write_text(
+        data_card_markdown(stats, whole_numbers(planned["load"]), examples), encoding="utf-8")
     metrics = {"cut": stats["cut"], "samples": stats["samples"], "tokens": stats["tokens"],
                "max_token_length": stats["max_token_length"],
                "validation_samples": stats["validation"]["samples"]}
     for set_name, account in stats["knowledge"].items():
-        for step in ("in_cut", "over_length", "validation", "mixed"):
+        for step in ("in_cut", "duplicates", "under_length", "over_length", "validation", "mixed"):
             for key, value in account[step].items():
                 metrics[f"{set_name}.{step}.{key}"] = value
     for index, source in enumerate(stats["replay"]):
-        for step in ("available", "over_length", "mixed"):
+        for step in ("available", "under_length", "over_length", "mixed"):
             for key, value in source[step].items():
                 metrics[f"replay{index}.{step}.{key}"] = value
     return Measured({
-        "mixed": {**stats, "file_name": cut_file_name(stats["cut"])},
+        "mixed": stats,
         "validation": {**stats["validation"], "cut": stats["cut"],
                        "file_name": validation_file_name(stats["cut"])},
     }, metrics)

@@ -17,11 +17,11 @@ from . import Measured
 log = logging.getLogger(__name__)
 
 
-def plan_stage(knowledge_rows_path: str, recipe: Recipe, shards, input_sha256: dict,
+def plan_stage(knowledge_rows_path: str, recipe: Recipe, shards, loaded: dict,
                plan_path: str) -> Measured:
     """Decide which cut sizes are feasible; fail, naming the sets and their averages, if none is.
-    The plan file (JSON) carries the effective recipe and the inputs' fingerprints to every later
-    task."""
+    The plan file (JSON) carries the effective recipe, and what the load measured (`loaded`: the
+    inputs' fingerprints, layouts and counts per set), to every later task."""
     shards = number(shards, "shards", integer=True, low=1)
     sets, raw_documents, documents = read_identities(knowledge_rows_path)
     averages = summaries_per_raw_document(sets, raw_documents, documents, SAMPLED_SET_NAMES)
@@ -41,7 +41,9 @@ def plan_stage(knowledge_rows_path: str, recipe: Recipe, shards, input_sha256: d
         "shards": shards,
         "recipe": recipe.to_dict(),
         "recipe_sha256": recipe.fingerprint(),
-        "input_sha256": input_sha256,
+        "input_sha256": loaded.get("input_sha256", {}),
+        "load": {"sets": loaded.get("sets", {}), "absent_sets": loaded.get("absent_sets", []),
+                 "files": loaded.get("files", {})},
     }
     Path(plan_path).write_text(json.dumps(report, indent=2), encoding="utf-8")
     return Measured({"plan": report})

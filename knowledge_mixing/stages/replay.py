@@ -22,7 +22,7 @@ from ..io.jsonl import json_lines
 from ..recipe import Recipe
 from ..rows import output_row_json, replay_metadata
 from ..sampling import text_id
-from ..token_counter import TokenCounter
+from ..token_counter import TokenCounter, reasoning_values
 from ..tokenizer import load_tokenizer
 from ..logs import progress
 from . import Measured
@@ -79,6 +79,14 @@ def replay_rows(path: str, sha256=None):
         yield line_number, messages, unmask, row.get("metadata")
 
 
+def empty_reasoning(messages: list[dict], unmask: bool) -> bool:
+    """Does the trainer wrap reasoning in this row only because of empty reasoning keys (a
+    `thinking: ""` the source wrote on every turn)? It counts them as reasoning, as we do; with
+    some chat templates it then leaves the end-of-turn token untrained, so they are reported."""
+    values = reasoning_values(messages, unmask)
+    return bool(values) and not any(value.strip() for value in values)
+
+
 def batched(items, size: int):
     """Lists of up to `size` items (itertools.batched from Python 3.12 on)."""
     iterator = iter(items)
@@ -94,7 +102,7 @@ def replay_stage(recipe: Recipe, tokenizer: str, trust_remote_code: bool,
     counter = TokenCounter(load_tokenizer(tokenizer, trust_remote_code)) if recipe.replay else None
     with pq.ParquetWriter(replay_path, REPLAY_SCHEMA) as writer:
         for index, source in enumerate(recipe.replay):
-            rows, tokens = 0, 0
+            rows, tokens, empty = 0, 0, 0
             digest = hashlib.sha256()
             for chunk in batched(replay_rows(source.path, digest), REPLAY_CHUNK):
                 lines, conversations, unmask, metadata = zip(*chunk)
@@ -110,11 +118,13 @@ def replay_stage(recipe: Recipe, tokenizer: str, trust_remote_code: bool,
                                      lines, conversations, unmask, metadata, lengths)],
                 }, schema=REPLAY_SCHEMA))
                 rows, tokens = rows + len(chunk), tokens + sum(lengths)
+                empty += sum(map(empty_reasoning, conversations, unmask))
             if not rows:
                 raise InputError(f"replay source {source.path}: the file holds no rows")
             sources.append({"path": source.path, "sha256": digest.hexdigest(),
-                            "rows": rows, "tokens": tokens})
-            log.info("replay %s: %d rows, %d tokens", source.path, rows, tokens)
+                            "rows": rows, "tokens": tokens, "empty_reasoning": empty})
+            log.info("replay %s: %d rows, %d tokens; %d rows whose only reasoning is empty "
+                     "(the trainer wraps it all the same)", source.path, rows, tokens, empty)
     if sources:
         progress(log, "replay: %d sources, %s rows, %s tokens (%.1fs)", len(sources),
                  f"{sum(s['rows'] for s in sources):,}", f"{sum(s['tokens'] for s in sources):,}",

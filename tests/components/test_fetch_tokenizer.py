@@ -1,5 +1,6 @@
 """fetch_tokenizer: the student tokenizer resolved once, its files kept as an artifact."""
 import hashlib
+from pathlib import Path
 
 import pytest
 from standins import example_chain
@@ -20,12 +21,15 @@ def bundled():
 
 
 def test_metadata_says_which_tokenizer_the_files_are(chain, bundled):
+    files = sorted(Path(chain.tokenizer_files.path).iterdir())
     assert chain.tokenizer_files.metadata == {
         "tokenizer": BUNDLED_TOKENIZER,
         "tokenizer_class": type(bundled).__name__,
         "vocabulary_size": len(bundled),
         "chat_template_sha256": hashlib.sha256(bundled.chat_template.encode()).hexdigest(),
+        "files_sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files},
     }
+    assert "tokenizer.json" in chain.tokenizer_files.metadata["files_sha256"]
 
 
 def test_saved_files_count_as_the_tokenizer_asked_for(chain, bundled):

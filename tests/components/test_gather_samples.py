@@ -20,8 +20,14 @@ def test_shards_handed_in_any_order_come_back_in_input_order(chain):
 
 def test_reports_what_was_counted(chain):
     assert chain.samples.metadata == {
-        "rows_counted": 134,
+        "rows_counted": 135,
         "tokens_counted": sum(s.metadata["tokens_counted"] for s in chain.shards),
         "tokenizer": "bundled-qwen",
+        "tokenizer_sha256": chain.shards[1].metadata["tokenizer_sha256"],
     }
-    assert chain.samples.metadata["tokens_counted"] == 22287  # the README's cut-5 total
+    # the files counted with, and the template they rendered with, are fetch_tokenizer's
+    fetched = chain.tokenizer_files.metadata
+    assert chain.samples.metadata["tokenizer_sha256"] == {
+        "files": fetched["files_sha256"], "chat_template": fetched["chat_template_sha256"]}
+    assert chain.shards[0].metadata["tokenizer_sha256"]["chat_template"] == ""  # no rows there
+    assert chain.samples.metadata["tokens_counted"] == 22393  # the README's cut-5 total

@@ -28,9 +28,9 @@ def load(tmp_path, **inputs):
 
 def test_reports_counts_per_set_and_the_input_fingerprints(chain):
     rows, metrics = chain.knowledge_rows, chain.load_metrics
-    assert rows.metadata["sets"]["key_facts_to_qa"]["rows_kept"] == 32
+    assert rows.metadata["sets"]["key_facts_to_qa"]["rows_kept"] == 33
     assert rows.metadata["absent_sets"] == []
-    assert metrics.metadata["extractive_summary.rows_read"] == 60
+    assert metrics.metadata["extractive_summary.rows_read"] == 61
     assert metrics.metadata["absent_sets"] == 0
     assert rows.metadata["input_sha256"] == {
         f"{name}/gen.jsonl": hashlib.sha256((EXAMPLE_STEP_03 / name / "gen.jsonl").read_bytes())

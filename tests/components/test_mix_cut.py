@@ -1,4 +1,4 @@
-"""mix_cut: one cut size → its training JSONL, validation rows, metrics and Markdown report."""
+"""mix_cut: one cut size → its training JSONL, validation rows, metrics and data card."""
 import json
 
 import pytest
@@ -22,12 +22,22 @@ def test_writes_the_cut_and_reports_it(chain, cut):
     assert open(outputs.validation.path).read() == ""
     assert mixed.metadata["recipe_sha256"] == json.load(open(chain.plan.path))["recipe_sha256"]
     assert mixed.metadata["input_sha256"] == chain.knowledge_rows.metadata["input_sha256"]
-    assert open(outputs.report.path).read().startswith(f"# Cut {cut}: {len(rows)} samples")
+    card = open(outputs.card.path).read()
+    assert card.startswith(f"# Data card: combined_cut_{cut}x.jsonl (cut {cut})\n\n"
+                           f"{len(rows)} samples, ")
+    assert mixed.metadata["card_file_name"] == f"combined_cut_{cut}x.card.md"
+    # the tokenizer as the count saw it, which is what fetch_tokenizer recorded
+    fetched = chain.tokenizer_files.metadata
+    assert mixed.metadata["tokenizer"] == {
+        "tokenizer": "bundled-qwen", "tokenizer_sha256": {
+            "files": fetched["files_sha256"], "chat_template": fetched["chat_template_sha256"]}}
+    assert f"Chat template sha256: `{fetched['chat_template_sha256']}`" in card
+    assert mixed.metadata["trainer_check"] is None and "## Trainer check\n\nNot run" in card
     assert mixed.metadata["samples"] == metrics.metadata["samples"] == len(rows)
     assert mixed.metadata["tokens"] == sum(r["token_length"] for r in rows)
     assert mixed.metadata["file_name"] == f"combined_cut_{cut}x.jsonl"
     assert outputs.validation.metadata["file_name"] == f"validation_cut_{cut}x.jsonl"
-    assert metrics.metadata["key_facts_to_qa.mixed.samples"] == 32
+    assert metrics.metadata["key_facts_to_qa.mixed.samples"] == 33
     assert list(rows[0]) == ["question", "document_outline", "raw_document", "document",
                              "messages", "metadata", "unmask", "token_length"]
 
@@ -41,8 +51,10 @@ def under_the_example_recipe(chain, tmp_path_factory):
     replay.metadata.update(json.loads(json.dumps(replay.metadata), parse_int=float))
     out = {name: artifact(cls, work / name) for name, cls in (
         ("mixed", dsl.Dataset), ("validation", dsl.Dataset), ("metrics", dsl.Metrics),
-        ("report", dsl.Markdown))}
-    mix_cut.python_func(samples=chain.samples, replay=replay, plan=plan, cut=5, **out)
+        ("card", dsl.Markdown))}
+    mix_cut.python_func(samples=chain.samples, replay=replay, plan=plan,
+                        tokenizer_files=chain.tokenizer_files, cut=5, check_with_trainer=False,
+                        **out)
     return out, replay
 
 

@@ -13,7 +13,8 @@ from knowledge_mixing.run_summary import run_summary
 
 PARAMETERS = {"cut_sizes": [10.0, 1.0, 5.0], "qa_per_doc": 3, "seed": 42,
               "save_gpt_oss_format": False, "trust_remote_code": False, "shards": 3,
-              "training_max_seq_len": 0, "max_sample_chars": 2_000_000, "recipe": ""}
+              "training_max_seq_len": 0, "max_sample_chars": 2_000_000, "check_with_trainer": False,
+              "recipe": ""}
 """The chain's parameters, as KFP hands them over (list items as floats)."""
 
 
@@ -45,15 +46,15 @@ def test_the_largest_cut_by_default(chain, cuts, tmp_path):
     training, comparison, _ = select(chain, cuts, tmp_path, 0)
     assert open(training.path, "rb").read() == open(cuts[-1].path, "rb").read()
     assert training.metadata == cuts[-1].metadata and training.metadata["cut"] == 5
-    assert "| 5 ← training | 134 |" in comparison
-    assert "| 1 | 68 |" in comparison
+    assert "| 5 ← training | 135 |" in comparison
+    assert "| 1 | 69 |" in comparison
 
 
 def test_train_cut_names_another(chain, cuts, tmp_path):
     training, comparison, summary = select(chain, cuts, tmp_path, 1)
     assert summary["training_cut"] == 1
     assert open(training.path, "rb").read() == open(cuts[0].path, "rb").read()
-    assert "| 1 ← training | 68 |" in comparison
+    assert "| 1 ← training | 69 |" in comparison
 
 
 def test_a_cut_that_was_not_produced_fails(chain, cuts, tmp_path):
@@ -73,7 +74,7 @@ def test_the_run_summary_is_what_run_writes_less_its_files(chain, cuts, tmp_path
         chain.knowledge_rows.metadata, plan, chain.samples.metadata,
         [c.mixed.metadata for c in chain.cuts.values()], 5)
     assert list(summary["parameters"]) == ["tokenizer", *(s.name for s in STAGE_PARAMETERS)]
-    assert summary["cuts"]["5"]["samples"] == 134 and "files" not in summary
+    assert summary["cuts"]["5"]["samples"] == 135 and "files" not in summary
 
 
 def test_it_records_every_stage_parameter():

@@ -3,17 +3,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from knowledge_mixing.knowledge_rows import KNOWLEDGE_ROWS_SCHEMA, read_identities
-from knowledge_mixing.sampling import text_id
+from knowledge_mixing.sampling import document_id, text_id
 
 
-def test_identities_are_sets_and_text_ids_row_by_row(tmp_path):
+def test_identities_are_sets_and_document_ids_row_by_row(tmp_path):
     rows = [{"set": s, "raw_document": r, "document": d, "document_outline": "o", "question": "q",
-             "response": "a", "reasoning": None}
+             "response": "a", "reasoning": None, "messages_id": bytes(16)}
             for s, r, d in [("extractive_summary", "raw", "s1"), ("extractive_summary", "raw", "s2"),
-                            ("key_facts_to_qa", None, "block"), ("extractive_summary", "raw", "s1")]]
+                            ("key_facts_to_qa", None, "block"), ("extractive_summary", "raw\n", "s1 ")]]
     path = tmp_path / "rows.parquet"
     pq.write_table(pa.Table.from_pylist(rows, schema=KNOWLEDGE_ROWS_SCHEMA), path, row_group_size=3)
     sets, raw_documents, documents = read_identities(str(path))
     assert sets == [r["set"] for r in rows]
     assert raw_documents == [text_id("raw"), text_id("raw"), None, text_id("raw")]
     assert documents == [text_id(d) for d in ("s1", "s2", "block", "s1")]
+    assert documents[3] == document_id("s1 ")  # whitespace variants: one document

@@ -27,6 +27,7 @@ def test_recipe_round_trips_through_yaml_and_json():
     assert recipe.replay == (ReplaySource("chat.jsonl", 0.1),)
     assert (recipe.max_seq_len, recipe.target_tokens, recipe.shuffle, recipe.validation_fraction) \
         == (4096, 100000, True, 0.05)
+    assert (recipe.min_seq_len, recipe.dedup) == (20, False)  # the trainer's lower bound
     again = recipe_from_text(recipe.to_json())
     assert again == recipe and again.fingerprint() == recipe.fingerprint()
     assert recipe_from_text(json.dumps(recipe.to_dict(), indent=2)) == recipe
@@ -54,7 +55,7 @@ def test_empty_recipe_is_the_defaults_and_keys_lay_over_a_base():
     assert over.weight("key_facts_to_qa") == 2 and over.weight("document_based_qa") == 0.5  # merged
     assert over.replay == (ReplaySource("b.jsonl", 0.2),)  # replaced
     assert apply_recipe({"replay": None}, base).replay == ()
-    assert apply_recipe({"max_seq_len": None}, apply_recipe({"max_seq_len": 9})).max_seq_len is None
+    assert apply_recipe({"max_seq_len": None}, apply_recipe({"max_seq_len": 99})).max_seq_len is None
 
 
 def test_recipe_parameter_wins_over_the_pipeline_parameters():
@@ -71,7 +72,12 @@ def test_recipe_parameter_wins_over_the_pipeline_parameters():
 
 @pytest.mark.parametrize("text,message", [
     ("weigths: {}", "recipe r.yaml: unknown key 'weigths'; known keys: seed, cut_sizes, "
-     "qa_per_doc, sets, replay, max_seq_len, target_tokens, shuffle, validation_fraction"),
+     "qa_per_doc, dedup, sets, replay, min_seq_len, max_seq_len, target_tokens, shuffle, "
+     "validation_fraction"),
+    ("min_seq_len: -1", "recipe r.yaml: min_seq_len: -1 is not an integer ≥ 0"),
+    ("max_seq_len: 20", "recipe r.yaml: min_seq_len 20 is not below max_seq_len 20, so no sample "
+     "would be kept; lower min_seq_len or raise max_seq_len"),
+    ("dedup: yes please", "recipe r.yaml: dedup = 'yes please' is not true or false"),
     ("sets: {key_facts_to_qa: -1}", "recipe r.yaml: sets.key_facts_to_qa: -1 is not a number in [0, 100]"),
     ("sets: {key_facts_to_qa: .inf}", "recipe r.yaml: sets.key_facts_to_qa: inf is not a number in [0, 100]"),
     ("sets: {key_facts: 2}", "recipe r.yaml: sets.key_facts is not a knowledge set; use "

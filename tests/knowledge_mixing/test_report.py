@@ -1,8 +1,9 @@
-"""Reports shown in the KFP UI: the histogram and the Markdown tables."""
+"""Token-length statistics and the comparison of the cuts shown in the KFP UI."""
 from knowledge_mixing.report import (
-    cut_report_markdown,
     cuts_comparison_markdown,
     token_length_histogram,
+    token_length_histogram_markdown,
+    token_length_percentiles,
     whole_numbers,
 )
 
@@ -20,30 +21,26 @@ def test_histogram_covers_every_sample_in_equal_bins():
 
 
 def report(cut, samples):
-    return {"cut": cut, "samples": samples, "tokens": samples * 100, "max_token_length": 300,
+    """What the comparison reads of a cut's report."""
+    return {"cut": cut, "samples": samples, "tokens": samples * 100,
             "sets": {"extractive_summary": {"samples": samples, "tokens": samples * 100,
-                                            "raw_documents": 3, "summaries": cut * 3}},
-            "token_length_histogram": token_length_histogram([100, 200, 300]),
-            "recipe_sha256": "ab" * 32,
-            "knowledge": {"extractive_summary": {
-                "weight": 2.0, "in_cut": {"samples": samples // 2 + 1, "tokens": samples * 50 + 100},
-                "over_length": {"samples": 1, "tokens": 100},
-                "validation": {"samples": 0, "tokens": 0},
-                "mixed": {"samples": samples, "tokens": samples * 100}}},
-            "replay": [{"path": "chat.jsonl", "token_ratio": 0.1, "target_tokens": samples * 10,
-                        "available": {"samples": 20, "tokens": 2000},
-                        "over_length": {"samples": 0, "tokens": 0},
-                        "mixed": {"samples": 4, "tokens": 400}}]}
+                                            "raw_documents": 3, "summaries": cut * 3}}}
 
 
-def test_cut_report_has_the_set_table_and_histogram():
-    text = cut_report_markdown(report(5, 42))
-    assert text.startswith("# Cut 5: 42 samples, 4,200 tokens")
-    assert "| extractive_summary | 42 | 4,200 | 3 | 15 |" in text
-    assert "## Token lengths (longest: 300)" in text and "█" in text
-    assert "## Recipe `abababababab`" in text
-    assert "| extractive_summary | 2 | 22 / 2,200 | 1 / 100 | 0 / 0 | 42 / 4,200 |" in text
-    assert "| replay chat.jsonl (ratio 0.1, target 420 tokens) | | 20 / 2,000 | 0 / 0 | | 4 / 400 |" in text
+def test_percentiles_are_nearest_rank():
+    lengths = list(range(1, 101))
+    assert token_length_percentiles(lengths) == {"min": 1, "p50": 50, "p90": 90, "p95": 95,
+                                                 "p99": 99, "max": 100}
+    assert token_length_percentiles([7]) == {"min": 7, "p50": 7, "p90": 7, "p95": 7, "p99": 7,
+                                             "max": 7}
+    assert token_length_percentiles([]) == {}
+
+
+def test_histogram_table_has_a_bar_per_bin():
+    lines = token_length_histogram_markdown(token_length_histogram([100, 200, 300, 300]))
+    assert lines[:2] == ["| tokens | samples | |", "|---|---:|---|"]
+    assert lines[-1].endswith("| 2 | " + "█" * 30 + " |")  # the last bin holds the two 300s
+    assert token_length_histogram_markdown([]) == []
 
 
 def test_comparison_marks_the_training_cut():

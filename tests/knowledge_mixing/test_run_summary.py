@@ -21,30 +21,49 @@ def cut_report(cut, validation):
                  "extractive_summary": {"samples": 10.0 * cut - 4 - 2, "tokens": 1000.0 * cut - 600,
                                         "raw_documents": 1.0, "summaries": float(cut)}},
         "knowledge": {"key_facts_to_qa": {"weight": 1.0, "in_cut": account(5, 500),
+                                          "duplicates": account(cut == 5, 100),
+                                          "under_length": account(0, 0),
                                           "over_length": account(1, 100),
                                           "validation": account(0, 0), "mixed": account(4, 400)},
                       "extractive_summary": {"weight": 1.0, "in_cut": account(8, 800),
+                                             "duplicates": account(0, 0),
+                                             "under_length": account(2, 30),
                                              "over_length": account(0, 0),
                                              "validation": account(0, 0),
                                              "mixed": account(8, 800)}},
         "replay": [{"path": "chat.jsonl", "token_ratio": 0.1, "target_tokens": 100.0,
-                    "available": account(20, 2000), "over_length": account(0, 0),
+                    "available": account(20, 2000), "under_length": account(0, 0),
+                    "over_length": account(0, 0),
                     "mixed": account(2, 200)}],
         "validation": {"samples": 3.0, "tokens": 30.0, "sets": {}} if validation else
         {"samples": 0.0, "tokens": 0.0, "sets": {}},
         "token_length_histogram": [{"from": 1.0, "to": 300.0, "samples": 10.0}],
+        "token_length_percentiles": {"p99": 297.0, "min": 1.0, "p50": 150.0, "p90": 270.0,
+                                     "p95": 285.0, "max": 300.0},
+        "trainer_check": CHECKS[cut],
         "input_sha256": {"key_facts_to_qa/gen.jsonl": "aa", f"chat{cut}.jsonl": "bb"},
     }
 
 
+CHECKS = {1: {"available": False, "message": "trainer check skipped: not installed"},
+          5: {"available": True, "rows": 50.0, "accepted": 49.0, "end_of_turn_trained": 50.0,
+              "token_length_agrees": 50.0}}
+
+
 def summary(validation_fraction=0.0):
-    plan = {"recipe": {"validation_fraction": validation_fraction, "max_seq_len": 250},
+    plan = {"recipe": {"validation_fraction": validation_fraction, "min_seq_len": 20,
+                       "max_seq_len": 250, "dedup": False},
             "recipe_sha256": "cd" * 32, "feasible_cuts": [1, 5],
             "infeasible_cuts": {"20": "x averages 5.00", "10": "x averages 5.00"},
             "summaries_per_raw_document": {"detailed_summary": 5.0, "extractive_summary": 5.0}}
     load = {"sets": {"key_facts_to_qa": {"rows_read": 32.0}, "extractive_summary": {"rows_read": 60.0}},
-            "absent_sets": ["document_based_qa"]}
-    counted = {"rows_counted": 134.0, "tokens_counted": 22287.0, "tokenizer": "bundled-qwen"}
+            "absent_sets": ["document_based_qa"],
+            "files": {"key_facts_to_qa/gen.jsonl": {"layout": "x", "columns": {
+                          "reasoning": [], "document": ["d"], "raw_document": ["r"]}},
+                      "extractive_summary/b.jsonl": {"layout": "y", "columns": {}},
+                      "extractive_summary/a.jsonl": {"layout": "y", "columns": {}}}}
+    counted = {"rows_counted": 134.0, "tokens_counted": 22287.0, "tokenizer": "bundled-qwen",
+               "tokenizer_sha256": {"files": {"tokenizer.json": "ef"}, "chat_template": "01"}}
     return run_summary({"seed": 42}, load, plan, counted,
                        [cut_report(5, validation_fraction), cut_report(1, validation_fraction)], 5.0)
 
@@ -67,11 +86,20 @@ def test_summary_restores_integers_and_orders_sets_cuts_and_reasons():
     assert list(s["cuts"]) == ["1", "5"]
     cut = s["cuts"]["5"]
     assert cut["file"] == "combined_cut_5x.jsonl" and cut["samples"] == 50
+    assert cut["card"] == "combined_cut_5x.card.md"
+    assert list(cut["token_length_percentiles"].items()) == [
+        ("min", 1), ("p50", 150), ("p90", 270), ("p95", 285), ("p99", 297), ("max", 300)]
+    assert cut["trainer_check"]["accepted"] == 49 and type(cut["trainer_check"]["rows"]) is int
+    assert s["plan"]["tokenizer_sha256"] == {"files": {"tokenizer.json": "ef"}, "chat_template": "01"}
     assert type(cut["samples"]) is int and type(cut["token_length_histogram"][0]["from"]) is int
     assert list(cut["sets"]) == ["extractive_summary", "key_facts_to_qa"]
     assert list(cut["knowledge"]) == ["extractive_summary", "key_facts_to_qa"]
     assert cut["validation"] is None  # no hold-out
     assert list(s["load"]["sets"]) == ["extractive_summary", "key_facts_to_qa"]
+    assert list(s["load"]["files"]) == ["extractive_summary/a.jsonl", "extractive_summary/b.jsonl",
+                                        "key_facts_to_qa/gen.jsonl"]
+    assert list(s["load"]["files"]["key_facts_to_qa/gen.jsonl"]["columns"]) == [
+        "document", "raw_document", "reasoning"]
     assert list(s["plan"]["infeasible_cuts"]) == ["10", "20"]  # numerically
     assert list(s["plan"]["summaries_per_raw_document"]) == ["extractive_summary", "detailed_summary"]
     assert s["plan"]["rows_counted"] == 134 and s["plan"]["tokenizer"] == "bundled-qwen"
@@ -93,8 +121,15 @@ def test_table_lists_sets_replay_totals_and_what_was_left_out():
     assert "1    replay chat.jsonl" in text
     assert any(line.split() == ["5", "total", "50", "5000"] for line in lines)
     assert any(line.split() == ["5", "validation", "(held", "out)", "3", "30"] for line in lines)
-    assert lines[-6:] == ["cut 1: 1 samples of 250 tokens or more dropped (max_seq_len)",
+    assert lines[-11:] == ["cut 1: 2 samples of fewer than 20 tokens dropped (min_seq_len)",
+                          "cut 1: 1 samples of 250 tokens or more dropped (max_seq_len)",
+                          "cut 5: exact duplicates (the messages of an earlier sample): 1, kept "
+                          "(trained twice; --dedup removes them)",
+                          "cut 5: 2 samples of fewer than 20 tokens dropped (min_seq_len)",
                           "cut 5: 1 samples of 250 tokens or more dropped (max_seq_len)",
+                          "cut 5: trainer check: 49 of 50 rows accepted, end-of-turn trained in "
+                          "50, token count = token_length in 50",
+                          "trainer check skipped: not installed",
                           "cut 10 not produced: x averages 5.00",
                           "cut 20 not produced: x averages 5.00",
                           "set document_based_qa absent from the input",

@@ -8,6 +8,7 @@ import pytest
 from knowledge_mixing.errors import ParameterError
 from knowledge_mixing.sampling import (
     cut_mask,
+    document_id,
     parse_cut_sizes,
     plan_cuts,
     rank_rows,
@@ -62,6 +63,16 @@ def test_parse_cut_sizes_rejects_lists(sizes, message):
     with pytest.raises(ParameterError) as raised:
         parse_cut_sizes(sizes)
     assert str(raised.value) == message
+
+
+def test_documents_differing_only_in_whitespace_are_one_document():
+    one = document_id("The stone was found in 1799.")
+    assert document_id("  The stone\twas found\n\nin 1799.\n") == one
+    assert document_id("The\u00a0stone was\u2003found in\u20281799.") == one  # Unicode spaces
+    assert document_id("The stone was found in1799.") != one
+    assert document_id("the stone was found in 1799.") != one
+    assert document_id(None) is None
+    assert document_id("plain text") == text_id("plain text")  # tidy text: its own text_id
 
 
 NAMES = {}

@@ -36,7 +36,9 @@ def test_local_directory_is_loaded_and_saved_with_what_identifies_it(bos_tokeniz
     assert measured.metadata == {"tokenizer_files": {
         "tokenizer": str(bos_tokenizer_dir), "tokenizer_class": type(original).__name__,
         "vocabulary_size": len(original),
-        "chat_template_sha256": hashlib.sha256(original.chat_template.encode()).hexdigest()}}
+        "chat_template_sha256": hashlib.sha256(original.chat_template.encode()).hexdigest(),
+        "files_sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                         for p in sorted((tmp_path / "files").iterdir())}}}
 
 
 def test_missing_directory_names_it(tmp_path):

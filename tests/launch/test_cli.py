@@ -6,7 +6,8 @@ import pytest
 from standins import compile_to, containers, generate_flow, read_spec, setting_variables
 
 from components.image import IMAGE
-from launch.cli import DEFAULT_PIPELINE_FILE, main, parse_param
+from knowledge_mixing.errors import ParameterError
+from launch.cli import DEFAULT_PIPELINE_FILE, main, parse_flow_ids, parse_param
 from launch.cluster import TASK_RESOURCES
 
 MIXING_EXECUTORS = {"exec-fetch-tokenizer", "exec-load-knowledge", "exec-plan-cuts",
@@ -97,6 +98,36 @@ def test_compile_per_set_inputs(tmp_path):
     params = read_spec(tmp_path / "p.yaml")[0]["root"]["inputDefinitions"]["parameters"]
     assert {"extractive_summary_uri", "key_facts_to_qa_uri"} <= set(params)
     assert "step03_uri" not in params
+
+
+def test_flow_ids_choose_the_flow_of_each_generation_task(tmp_path, capsys):
+    """The Spanish flows (sdg_hub 0.8.5+) for two sets; the others keep the English ones."""
+    generation = str(compile_to(generate_flow, tmp_path / "generation.yaml"))
+    assert main(["compile", "-o", "p.yaml", "--generation-component", generation, "--flow-ids",
+                 "extractive_summary=epic-jade-656-es, key_facts_to_qa=heavy-heart-77-es"]) == 0
+    tasks = read_spec(tmp_path / "p.yaml")[0]["root"]["dag"]["tasks"]
+    flows = {task["taskInfo"]["name"]:
+             task["inputs"]["parameters"]["flow_id"]["runtimeValue"]["constant"]
+             for name, task in tasks.items() if name.startswith("generate-flow")}
+    assert flows == {"generate extractive_summary": "epic-jade-656-es",
+                     "generate detailed_summary": "mild-thunder-748",
+                     "generate key_facts_to_qa": "heavy-heart-77-es",
+                     "generate document_based_qa": "stellar-peak-605"}
+    assert "flow ids choose the flow of each generation task, so they need a per-flow " \
+        "generation component" in refused(["compile", "--generation-component", "none",
+                                           "--flow-ids", "key_facts_to_qa=x"], capsys)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("facts=heavy-heart-77-es", "'facts' is not a knowledge set"),
+    ("key_facts_to_qa", "'key_facts_to_qa' is not SET=ID"),
+    ("key_facts_to_qa=", "'key_facts_to_qa=' is not SET=ID"),
+    ("key_facts_to_qa=a,key_facts_to_qa=b", "key_facts_to_qa is given twice"),
+])
+def test_bad_flow_ids_name_the_item(text, message):
+    with pytest.raises(ParameterError, match=f"^--flow-ids {text!r}: {message}"):
+        parse_flow_ids(text)
+    assert parse_flow_ids("") == {}
 
 
 def test_param_values_are_read_as_json_when_they_parse():

@@ -95,7 +95,7 @@ class StandInPipeline:
 STAGE_VALUES = {"cut_sizes": [1.0, 5.0, 10.0], "qa_per_doc": 3, "seed": 42,
                 "save_gpt_oss_format": False, "train_cut": 0, "trust_remote_code": False,
                 "shards": 3, "training_max_seq_len": 0, "max_sample_chars": 2_000_000,
-                "recipe": ""}
+                "check_with_trainer": False, "recipe": ""}
 
 
 def with_run_summary(outputs: dict, folder) -> dict:
@@ -121,6 +121,7 @@ def outputs(tmp_path_factory):
     return with_run_summary({"plan": returned(chain.plan, dsl.Artifact),
                              "cuts": [returned(c.mixed) for c in cuts],
                              "validation_cuts": [returned(c.validation) for c in cuts],
+                             "cards": [returned(c.card, dsl.Markdown) for c in cuts],
                              "knowledge_rows": returned(chain.knowledge_rows),
                              "samples": returned(chain.samples),
                              "training_dataset": returned(chain.cuts[5].mixed)},
@@ -155,11 +156,12 @@ def test_outputs_are_committed_and_only_recorded_stale_files_removed(monkeypatch
                                  "key_facts_to_qa_uri": str(tmp_path / "in" / "kf"), **PARAMETERS}
     # what an earlier run recorded goes; what nobody recorded (a notebook's cut, notes) stays
     assert sorted(p.name for p in output.iterdir() if not p.name.startswith(".")) == [
-        "combined_cut_1x.jsonl", "combined_cut_50x.jsonl", "combined_cut_5x.jsonl", "notes.txt",
-        "summary.json"]
+        "combined_cut_1x.card.md", "combined_cut_1x.jsonl", "combined_cut_50x.jsonl",
+        "combined_cut_5x.card.md", "combined_cut_5x.jsonl", "notes.txt", "summary.json"]
     assert (output / LOG_NAME).is_file()
-    for cut in outputs["cuts"]:
+    for cut, card in zip(outputs["cuts"], outputs["cards"]):
         assert (output / cut.metadata["file_name"]).read_bytes() == open(cut.path, "rb").read()
+        assert (output / cut.metadata["card_file_name"]).read_bytes() == open(card.path, "rb").read()
     assert json.loads((output / "summary.json").read_text()) == summary
     assert summary["files"]["combined_cut_5x.jsonl"]["rows"] == summary["cuts"]["5"]["samples"]
     # the run summary select_cut wrote, with the record of the files
@@ -169,7 +171,9 @@ def test_outputs_are_committed_and_only_recorded_stale_files_removed(monkeypatch
                                      "cut_sizes": [1, 5, 10]}
     assert summary["training_cut"] == 5
     assert summary["cuts"]["5"]["validation"] is None
-    assert summary["plan"]["rows_counted"] == 134 and summary["plan"]["tokenizer"] == "bundled-qwen"
+    assert summary["plan"]["rows_counted"] == 135 and summary["plan"]["tokenizer"] == "bundled-qwen"
+    assert summary["cuts"]["5"]["card"] == "combined_cut_5x.card.md"
+    assert summary["files"]["combined_cut_5x.card.md"]["bytes"] > 0  # recorded as the cuts are
     assert isinstance(summary["cuts"]["5"]["samples"], int)  # whole numbers again
 
 
@@ -185,8 +189,9 @@ def test_validation_files_are_gathered_when_the_recipe_holds_rows_out(monkeypatc
         "validation_cut_1x.jsonl", "validation_cut_5x.jsonl"]
     assert summary["cuts"]["5"]["validation"] == {"file": "validation_cut_5x.jsonl", "samples": 0,
                                                  "tokens": 0, "sets": {}}
-    assert sorted(summary["files"]) == ["combined_cut_1x.jsonl", "combined_cut_5x.jsonl",
-                                        "validation_cut_1x.jsonl", "validation_cut_5x.jsonl"]
+    assert sorted(summary["files"]) == [
+        "combined_cut_1x.card.md", "combined_cut_1x.jsonl", "combined_cut_5x.card.md",
+        "combined_cut_5x.jsonl", "validation_cut_1x.jsonl", "validation_cut_5x.jsonl"]
 
 
 @pytest.mark.parametrize("logged,cause", [

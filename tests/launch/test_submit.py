@@ -105,7 +105,8 @@ def test_submit_creates_a_run_with_the_token_and_the_pipeline(fake_api, capsys):
         "step03_uri": "s3://bucket/step03", "tokenizer": "bundled-qwen", "cut_sizes": [1, 5],
         "qa_per_doc": 3, "seed": 42, "save_gpt_oss_format": False, "train_cut": 0,
         "trust_remote_code": False, "shards": 1, "training_max_seq_len": 0,
-        "max_sample_chars": 2_000_000, "recipe": Recipe(cut_sizes=(1, 5)).to_json()}
+        "max_sample_chars": 2_000_000, "check_with_trainer": False,
+        "recipe": Recipe(cut_sizes=(1, 5)).to_json()}
     assert run["experiment_id"] == "exp-1"
     assert run["display_name"].startswith("knowledge-mixing ")
 

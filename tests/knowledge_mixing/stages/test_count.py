@@ -1,5 +1,6 @@
 """The count stage: every sample a feasible cut can take, built and counted once for all cuts
 (docs/behaviour.md#sampling, #token-counting). Sharded counting: stages/test_gather.py."""
+import hashlib
 import json
 
 import pyarrow.compute as pc
@@ -23,7 +24,7 @@ def test_samples_are_the_rows_of_the_largest_cut_in_input_order(counted, samples
     assert samples.schema.equals(SAMPLES_SCHEMA)
     # cut 5 takes min(5, s) of the 6, 5 and 4 summaries per raw document, 3 Q&A pairs each,
     # in both summary sets, and every key-facts and document-QA row
-    assert samples.num_rows == 2 * (5 + 5 + 4) * 3 + 32 + 18 == 134
+    assert samples.num_rows == 2 * (5 + 5 + 4) * 3 + 33 + 18 == 135
     rows = samples.to_pylist()
     assert [r["row"] for r in rows] == sorted(r["row"] for r in rows)
     knowledge = pq.read_table(counted("mixed").knowledge_rows).to_pylist()
@@ -48,15 +49,19 @@ def test_token_lengths_are_what_the_trainer_counts(samples, tokenizers):
         tokenizers("qwen", "trainer"), [r["messages"] for r in rows])
 
 
-def test_the_stage_reports_what_it_counted(counted, tmp_path, samples):
+def test_the_stage_reports_what_it_counted(counted, tmp_path, samples, qwen_tokenizer):
     c = counted("mixed")
     measured = count_stage(str(c.knowledge_rows), str(tmp_path / "s.parquet"), [1, 2], c.recipe,
                            str(bundled_tokenizer_dir()), False, tokenizer_name="Qwen")
     counted_rows = pq.read_table(tmp_path / "s.parquet")
-    assert counted_rows.num_rows == 2 * (2 + 2 + 2) * 3 + 32 + 18  # the largest cut given: 2
+    assert counted_rows.num_rows == 2 * (2 + 2 + 2) * 3 + 33 + 18  # the largest cut given: 2
     assert measured.metadata == {"samples": {
         "shard": 0, "shards": 1, "rows_counted": counted_rows.num_rows,
-        "tokens_counted": sum(counted_rows["token_length"].to_pylist()), "tokenizer": "Qwen"}}
+        "tokens_counted": sum(counted_rows["token_length"].to_pylist()), "tokenizer": "Qwen",
+        "tokenizer_sha256": {  # the files counted with, and the template they rendered with
+            "files": {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                      for p in sorted(bundled_tokenizer_dir().iterdir())},
+            "chat_template": hashlib.sha256(qwen_tokenizer.chat_template.encode()).hexdigest()}}}
     assert measured.metrics == {"rows_counted": counted_rows.num_rows,
                                 "tokens_counted": sum(counted_rows["token_length"].to_pylist())}
     # the same samples as the larger count, those of cut 2

@@ -12,7 +12,8 @@ from knowledge_mixing.stages.gather import gather_stage
 def samples_table(rows: list[int]) -> pa.Table:
     return pa.Table.from_pylist([
         {"row": r, "set": "key_facts_to_qa", "raw_document": f"raw {r}", "document": f"doc {r}",
-         "summary_rank": 0, "qa_index": 0, "sample_id": bytes([r]) * 16, "token_length": r + 1,
+         "summary_rank": 0, "qa_index": 0, "sample_id": bytes([r]) * 16,
+         "messages_id": bytes([r]) * 16, "token_length": r + 1,
          "row_json": f"line {r}"} for r in rows], schema=SAMPLES_SCHEMA)
 
 
@@ -26,16 +27,20 @@ def test_shards_are_merged_into_input_order(tmp_path):
               write_shard(tmp_path / "b", [3, 4, 9, 15], 1),
               write_shard(tmp_path / "c", [], 2),
               write_shard(tmp_path / "d", [5, 6, 10, 11, 16, 17, 18, 19], 5)]
-    measured = gather_stage(shards[::-1], str(tmp_path / "out"), tokenizer_name="tok")
+    metadata = [{"tokenizer": "tok", "tokenizer_sha256": {"files": {"t.json": "ab"},
+                                                          "chat_template": chat}}
+                for chat in ("", "cd", "", "cd")]  # a shard with no rows saw no template
+    measured = gather_stage(shards[::-1], str(tmp_path / "out"), metadata)
     gathered = pq.read_table(tmp_path / "out")
     assert gathered.equals(samples_table(list(range(20))))
-    assert measured.metadata == {"samples": {"rows_counted": 20, "tokens_counted": sum(range(1, 21)),
-                                             "tokenizer": "tok"}}
+    assert measured.metadata == {"samples": {
+        "rows_counted": 20, "tokens_counted": sum(range(1, 21)), "tokenizer": "tok",
+        "tokenizer_sha256": {"files": {"t.json": "ab"}, "chat_template": "cd"}}}
 
 
 def test_one_shard_is_copied(tmp_path):
     shard = write_shard(tmp_path / "a", [0, 2, 5], 2)
-    measured = gather_stage([shard], str(tmp_path / "out"))
+    measured = gather_stage([shard], str(tmp_path / "out"), [{}])
     assert (tmp_path / "out").read_bytes() == (tmp_path / "a").read_bytes()
     assert measured.metadata["samples"]["rows_counted"] == 3
     assert measured.metadata["samples"]["tokens_counted"] == 1 + 3 + 6
@@ -63,5 +68,5 @@ def test_shards_partition_by_raw_document_and_gather_to_the_same_samples(bench, 
     raw = [{r for r in pq.read_table(p)["raw_document"].to_pylist() if r} for p in parts]
     assert all(raw) and not (raw[0] & raw[1] or raw[0] & raw[2] or raw[1] & raw[2])
     gathered = tmp_path / "gathered.parquet"
-    gather_stage([str(p) for p in parts], str(gathered))
+    gather_stage([str(p) for p in parts], str(gathered), [])
     assert pq.read_table(gathered).equals(pq.read_table(bench.samples))

@@ -12,12 +12,16 @@ from knowledge_mixing.errors import InputError
 from knowledge_mixing.knowledge_rows import KNOWLEDGE_ROWS_SCHEMA
 from knowledge_mixing.sets import SET_NAMES
 from knowledge_mixing.stages.load import (
+    LAYOUT_ALL_COLUMNS,
+    LAYOUT_OUTPUT_COLUMNS,
     LoadOptions,
     Step03Reader,
     clean_response,
     is_gpt_oss_bad_question,
     load_stage,
+    projection,
 )
+from knowledge_mixing.sets import knowledge_set
 
 
 def good_row(**overrides):
@@ -51,9 +55,9 @@ def test_rows_are_written_in_the_knowledge_rows_schema(step03_layouts, tmp_path)
     path = tmp_path / "rows.parquet"
     measured = load_stage(str(step03_layouts["mixed"]), str(path), LoadOptions())
     assert pq.read_schema(path).equals(KNOWLEDGE_ROWS_SCHEMA)
-    assert pq.read_metadata(path).num_rows == 170
+    assert pq.read_metadata(path).num_rows == 172
     assert list(measured.metadata) == ["knowledge_rows"]
-    assert measured.metrics["key_facts_to_qa.rows_kept"] == 32
+    assert measured.metrics["key_facts_to_qa.rows_kept"] == 33
     assert measured.metrics["absent_sets"] == 0
 
 
@@ -64,8 +68,9 @@ def test_each_input_file_is_fingerprinted_under_set_and_name(step03_layouts, lay
             (step03_layouts["new"] / name / "gen.jsonl").read_bytes()).hexdigest()
         for name in SET_NAMES}
     assert metadata["sets"]["extractive_summary"] == {
-        "files": 1, "rows_read": 60, "dropped_gpt_oss_filter": 0, "dropped_empty_response": 0,
-        "rows_kept": 60}
+        "files": 1, "rows_read": 61, "dropped_gpt_oss_filter": 0, "dropped_empty_response": 0,
+        "rows_kept": 61, "duplicate_samples": 1, "raw_document_whitespace_variants": 6,
+        "document_whitespace_variants": 0}
 
 
 def test_both_layouts_normalise_to_the_same_rows(layouts):
@@ -87,6 +92,89 @@ def test_both_layouts_normalise_to_the_same_rows(layouts):
     assert all(r["raw_document"] is None for r in new["key_facts_to_qa"])
 
 
+def test_other_column_names_load_to_the_same_rows(layouts):
+    """`summary` for the summary and `document` for the raw document, reasoning in the flat
+    column: the same knowledge rows as the sdg_hub 0.4 – 0.9.0 names give."""
+    old, renamed = layouts["old"][0], layouts["renamed"][0]
+    for name in SET_NAMES:
+        assert renamed[name] == old[name]
+
+
+def test_each_file_records_its_layout_and_the_column_names_it_used(layouts):
+    def described(layout, name):
+        return layouts[layout][1]["files"][f"{name}/gen.jsonl"]
+
+    nested = "response_dict[0].reasoning_content"
+    assert described("old", "extractive_summary") == {"layout": LAYOUT_ALL_COLUMNS, "columns": {
+        "document": ["document"], "raw_document": ["raw_document"], "reasoning": [nested]}}
+    assert described("new", "extractive_summary") == {"layout": LAYOUT_OUTPUT_COLUMNS, "columns": {
+        "document": ["document"], "raw_document": ["raw_document"], "reasoning": []}}
+    assert described("renamed", "detailed_summary") == {"layout": LAYOUT_ALL_COLUMNS, "columns": {
+        "document": ["summary"], "raw_document": ["document"],
+        "reasoning": ["parse_response_dict_reasoning_content"]}}
+    assert described("old", "key_facts_to_qa")["layout"] == LAYOUT_ALL_COLUMNS
+    assert described("new", "key_facts_to_qa") == {"layout": LAYOUT_OUTPUT_COLUMNS, "columns": {
+        "document": ["document"], "raw_document": [], "reasoning": []}}
+    assert described("old", "document_based_qa")["columns"]["raw_document"] == ["base_document"]
+    assert described("new", "document_based_qa") == {"layout": LAYOUT_OUTPUT_COLUMNS, "columns": {
+        "document": ["document"], "raw_document": ["document"], "reasoning": []}}
+    assert set(layouts["mixed"][1]["files"]) == set(layouts["mixed"][1]["input_sha256"])
+
+
+def test_the_parser_builds_only_the_columns_a_set_reads():
+    assert set(projection(knowledge_set("extractive_summary")).names) == {
+        "document_outline", "question", "response", "document", "summary", "raw_document",
+        "base_document", "parse_response_dict_reasoning_content", "response_reasoning_content",
+        "response_dict"}
+    assert "summary" not in projection(knowledge_set("document_based_qa")).names
+
+
+@pytest.mark.parametrize("set_name,row,columns", [
+    ("extractive_summary", good_row(summary="S.", document="Other.", raw_document="Raw text."),
+     "'raw_document' and 'document' both hold the raw document (column 'summary' holds the "
+     "summary, so 'document' is read as the raw document)"),
+    ("detailed_summary", good_row(base_document="Raw text, edited."),
+     "'raw_document' and 'base_document' both hold the raw document"),
+    ("document_based_qa", good_row(document="Raw text.", base_document="Raw, edited."),
+     "'raw_document' and 'base_document' both hold the raw document"),
+    ("document_based_qa", good_row(document="Raw text, edited.", raw_document="Raw text."),
+     "'raw_document' and 'document' both hold the raw document"),
+    ("key_facts_to_qa", good_row(parse_response_dict_reasoning_content="One.",
+                                 response_dict=[{"reasoning_content": "Two."}]),
+     "'parse_response_dict_reasoning_content' and 'response_dict[0].reasoning_content' both "
+     "hold the teacher's reasoning"),
+])
+def test_two_names_of_one_column_with_different_values_fail(tmp_path, set_name, row, columns):
+    fine = good_row(document="Raw text.")  # a summary equal to the raw document: fine anywhere
+    path, message = error_of(tmp_path, set_name, [fine, row])
+    assert message == (f"{path}, line 2: columns {columns} but differ; give each a single "
+                       "meaning: fix or drop one of them")
+
+
+def test_two_names_of_one_column_may_agree(tmp_path):
+    write_jsonl(tmp_path / "in" / "extractive_summary" / "gen.jsonl", [
+        good_row(summary="A summary.", base_document="Raw text."),  # document is the summary too
+        good_row(summary="A summary.", document="Raw text."),  # document is the raw document
+        good_row(parse_response_dict_reasoning_content=" Why. ",
+                 response_dict=[{"reasoning_content": "Why."}])])
+    rows, metadata = load(tmp_path / "in", tmp_path)
+    assert [(r["document"], r["raw_document"], r["reasoning"]) for r in rows] == [
+        ("A summary.", "Raw text.", None), ("A summary.", "Raw text.", None),
+        ("A summary.", "Raw text.", "Why.")]
+    assert metadata["files"]["extractive_summary/gen.jsonl"]["columns"] == {
+        "document": ["document", "summary"], "raw_document": ["raw_document"],
+        "reasoning": ["parse_response_dict_reasoning_content"]}
+
+
+def test_a_summary_column_of_another_type_fails_where_it_is_read(tmp_path):
+    path, message = error_of(tmp_path, "key_facts_to_qa", [good_row(summary={"text": "x"})])
+    assert f"{path}, line 1: column 'summary' must be a string, got dict" in message
+    write_jsonl(tmp_path / "other" / "document_based_qa" / "gen.jsonl",
+                [good_row(summary={"text": "x"}, raw_document="A summary.")])
+    rows, _ = load(tmp_path / "other", tmp_path / "other_out")  # not read for document QA
+    assert len(rows) == 1
+
+
 def test_reasoning_is_read_from_the_nested_reply_and_the_flat_column(layouts, tmp_path):
     old, new = layouts["old"][0], layouts["new"][0]
     with_reasoning = [r for r in old["extractive_summary"] if r["reasoning"]]
@@ -102,6 +190,27 @@ def test_reasoning_is_read_from_the_nested_reply_and_the_flat_column(layouts, tm
     ])
     rows, _ = load(tmp_path / "in", tmp_path)
     assert [r["reasoning"] for r in rows] == ["flat reasoning", None, "n", None]
+
+
+@pytest.mark.parametrize("layout", ["old", "new"])
+def test_whitespace_variants_keep_their_text_and_are_counted(layouts, layout):
+    """The example spells the first raw document with line breaks in six extractive rows, and one
+    detailed summary with a trailing newline: the rows keep their own text, and the load counts
+    say how many rows are another spelling of an earlier document."""
+    rows, metadata = layouts[layout]
+    raw_spellings = {r["raw_document"] for r in rows["extractive_summary"]
+                     if r["document_outline"].startswith("The Rosetta Stone")}
+    assert len(raw_spellings) == 2 and len({" ".join(t.split()) for t in raw_spellings}) == 1
+    assert sum(r["document"].endswith("\n") for r in rows["detailed_summary"]) == 1
+    counts = metadata["sets"]
+    assert counts["extractive_summary"]["raw_document_whitespace_variants"] == 6
+    assert counts["detailed_summary"]["document_whitespace_variants"] == 1
+    assert counts["detailed_summary"]["raw_document_whitespace_variants"] == 0
+    # exact duplicates (the same messages as an earlier row), counted, not dropped, at load
+    assert {name: c["duplicate_samples"] for name, c in counts.items()} == {
+        "extractive_summary": 1, "detailed_summary": 0, "key_facts_to_qa": 1,
+        "document_based_qa": 0}
+    assert counts["key_facts_to_qa"]["rows_kept"] == 33
 
 
 def test_responses_are_cleaned_of_markers_and_whitespace():
@@ -135,7 +244,8 @@ def test_gpt_oss_filter_and_empty_responses_are_counted_not_silent(tmp_path):
     rows, filtered = load(tmp_path / "in", tmp_path / "filtered", save_gpt_oss_format=True)
     assert filtered["sets"]["detailed_summary"] == {
         "files": 1, "rows_read": 4, "dropped_gpt_oss_filter": 2, "dropped_empty_response": 1,
-        "rows_kept": 1}
+        "rows_kept": 1, "duplicate_samples": 0, "raw_document_whitespace_variants": 0,
+        "document_whitespace_variants": 0}
     assert [r["question"] for r in rows] == ["What?"]
 
 
@@ -143,7 +253,7 @@ def test_unknown_columns_and_non_string_seed_columns_are_ignored(tmp_path):
     write_jsonl(tmp_path / "in" / "key_facts_to_qa" / "gen.jsonl", [
         good_row(icl_document=["a", "list"], brand_new_column={"x": 1}, domain=7)])
     rows, _ = load(tmp_path / "in", tmp_path)
-    assert rows == [{"set": "key_facts_to_qa", "raw_document": "Raw text.", "document": "A summary.",
+    assert [{k: v for k, v in r.items() if k != "messages_id"} for r in rows] == [{"set": "key_facts_to_qa", "raw_document": "Raw text.", "document": "A summary.",
                      "document_outline": "Outline", "question": "What?", "response": "This.",
                      "reasoning": None}]
 

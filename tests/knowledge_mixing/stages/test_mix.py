@@ -5,6 +5,7 @@ under its own recipe with the plan and mix stages."""
 import json
 from collections import Counter, defaultdict
 
+import pyarrow.parquet as pq
 import pytest
 from helpers import (
     CHAT,
@@ -23,6 +24,11 @@ from knowledge_mixing.errors import ParameterError
 from knowledge_mixing.sets import SET_NAMES
 
 
+def same(text):
+    """A document up to whitespace, as the sampling compares documents."""
+    return " ".join(text.split())
+
+
 @pytest.fixture(scope="module")
 def plain(counted, tmp_path_factory):
     """Cuts 1 to 5 of the example data ('mixed' layout, seed 42, qa_per_doc 3), default recipe."""
@@ -34,6 +40,9 @@ def plain(counted, tmp_path_factory):
 
 @pytest.mark.parametrize("layout", ["old", "new", "mixed"])
 def test_cuts_follow_the_reference_rules(counted, step03_layouts, tmp_path, layout):
+    """Per raw document min(cut, summaries) summaries, the first qa_per_doc pairs of each, whole
+    unsampled sets, in set order. The example spells one raw document and one summary two ways
+    (whitespace): each is still one document, so cut sizes and qa_per_doc hold for it."""
     mixed = mix_counted(counted(layout), tmp_path)
     assert mixed.plan["feasible_cuts"] == [1, 2, 3, 4, 5]
     assert mixed.plan["infeasible_cuts"] == {"10": (
@@ -46,21 +55,21 @@ def test_cuts_follow_the_reference_rules(counted, step03_layouts, tmp_path, layo
         summary_rows = [r for r in rows if set_of(r) == "summary"]
         expected_per_set = sum(min(cut, s) for s in SUMMARIES_PER_DOC) * 3
         assert len(summary_rows) == 2 * expected_per_set
-        assert sum(set_of(r) == "key_facts_to_qa" for r in rows) == 32
+        assert sum(set_of(r) == "key_facts_to_qa" for r in rows) == 33
         assert sum(set_of(r) == "document_based_qa" for r in rows) == 18
         # sets in order: summaries, then key facts, then document QA
         order = [set_of(r) for r in rows]
         assert order == sorted(order, key=["summary", "key_facts_to_qa", "document_based_qa"].index)
-        for source_rows in source.values():
+        for source_rows in source.values():  # documents compared up to whitespace
             questions_of = defaultdict(list)
             for r in source_rows:
-                questions_of[r["document"]].append(r["question"])
+                questions_of[same(r["document"])].append(r["question"])
             picked = defaultdict(list)
             per_raw = defaultdict(set)
             for r in summary_rows:
-                if r["document"] in questions_of:
-                    picked[r["document"]].append(r["question"])
-                    per_raw[r["raw_document"]].add(r["document"])
+                if same(r["document"]) in questions_of:
+                    picked[same(r["document"])].append(r["question"])
+                    per_raw[same(r["raw_document"])].add(same(r["document"]))
             assert sorted(map(len, per_raw.values())) == sorted(min(cut, s) for s in SUMMARIES_PER_DOC)
             for document, questions in picked.items():
                 assert questions == questions_of[document][:3]  # the first qa_per_doc, file order
@@ -109,7 +118,7 @@ def test_qa_per_doc_limits_pairs_per_summary(counted, tmp_path):
     mixed = mix_counted(counted("new", qa_per_doc=1, cut_sizes=(5,)), tmp_path)
     rows = read_jsonl(mixed.outputs[5])
     assert sum(set_of(r) == "summary" for r in rows) == 2 * 14
-    assert sum(set_of(r) != "summary" for r in rows) == 32 + 18  # unsampled sets: every row
+    assert sum(set_of(r) != "summary" for r in rows) == 33 + 18  # unsampled sets: every row
     assert mixed.plan["recipe"]["qa_per_doc"] == 1
 
 
@@ -117,7 +126,7 @@ def test_statistics_count_key_facts_blocks_as_raw_documents(counted, tmp_path):
     mixed = mix_counted(counted("new"), tmp_path, cuts=[1])
     report = mixed.reports[1]
     assert report["sets"]["key_facts_to_qa"] == {
-        "samples": 32, "tokens": report["sets"]["key_facts_to_qa"]["tokens"],
+        "samples": 33, "tokens": report["sets"]["key_facts_to_qa"]["tokens"],
         "raw_documents": 3, "summaries": 3}
     assert report["sets"]["extractive_summary"]["summaries"] == 3
     assert report["sets"]["extractive_summary"]["raw_documents"] == 3
@@ -147,13 +156,41 @@ def test_stage_records_the_recipe_inputs_and_a_report(plain, chat_replay, counte
     assert report["recipe_sha256"] == plain.plan["recipe_sha256"]
     assert report["input_sha256"] == counted("mixed").loaded["input_sha256"]
     assert report["validation"] == {"samples": 0, "tokens": 0, "sets": {}}
-    assert plain.markdown[5].read_text().startswith("# Cut 5: 134 samples, ")
+    assert plain.markdown[5].read_text().startswith(
+        "# Data card: combined_cut_5x.jsonl (cut 5)\n\n135 samples, ")
     assert plain.validation[5].read_text() == ""
     mixed = mix_counted(counted("mixed"), tmp_path, chat_replay, cuts=[1],
                         replay=[{"path": str(CHAT), "token_ratio": 0.1}])
     assert mixed.reports[1]["input_sha256"] == {**counted("mixed").loaded["input_sha256"],
                                                 str(CHAT): chat_replay[1][0]["sha256"]}
     assert f"| replay {CHAT} (ratio 0.1, target " in mixed.markdown[1].read_text()
+
+
+def test_the_data_card_says_what_the_cut_holds_and_where_it_came_from(plain, counted):
+    """Cut 5 of the example ('mixed': two sets in each sdg_hub layout)."""
+    card = plain.markdown[5].read_text()
+    loaded = counted("mixed").loaded
+    for name, sha256 in loaded["input_sha256"].items():  # inputs, fingerprints, layouts
+        layout = loaded["files"][name]["layout"]
+        assert f"| {name} | `{sha256}` | {layout} |" in card
+    assert "| extractive_summary/gen.jsonl" in card and "sdg_hub 0.4 – 0.9.0 (every column) | " \
+        "`document` | `raw_document` | `response_dict[0].reasoning_content` |" in card
+    assert "| detailed_summary/gen.jsonl" in card and "sdg_hub 0.9.1+ (output columns only)" in card
+    # loaded: dropped, duplicates, whitespace variants; this cut: what the recipe did
+    assert "| extractive_summary | 61 | 0 | 0 | 61 | 1 | 6 | 0 |" in card
+    assert "| key_facts_to_qa | 1 | 33 / 2,083 | 1 / 67 | 0 / 0 | 0 / 0 | 0 / 0 | 33 / 2,083 | 3 " \
+        "| 3 |" in card
+    assert "Kept: 20 ≤ tokens, as the trainer keeps them." in card
+    report = plain.reports[5]
+    p = report["token_length_percentiles"]
+    assert f"| {p['min']:,} | {p['p50']:,} | {p['p90']:,} | {p['p95']:,} | {p['p99']:,} | " \
+        f"{p['max']:,} |" in card and p["max"] == report["max_token_length"]
+    assert card.count("█") > 10
+    assert f"## Recipe (sha256 `{report['recipe_sha256']}`)" in card and '"dedup": false' in card
+    assert "## Tokenizer: bundled-qwen" in card and "| tokenizer.json | `" in card
+    samples = card.split("## One sample per set and replay source (strings shortened)")[1]
+    assert [line[4:] for line in samples.splitlines() if line.startswith("### ")] == list(SET_NAMES)
+    assert "more characters]" in samples
 
 
 def test_no_temporary_file_is_left_behind(plain):
@@ -167,8 +204,8 @@ def test_weights_up_and_down_and_zero(counted, plain, tmp_path):
     mixed = mix_counted(counted("mixed"), tmp_path, sets={
         "key_facts_to_qa": 2.5, "document_based_qa": 0.5, "detailed_summary": 0})
     report = mixed.reports[5]["knowledge"]
-    assert report["key_facts_to_qa"]["in_cut"]["samples"] == 32
-    assert report["key_facts_to_qa"]["mixed"]["samples"] == 80  # 2 × 32 + a seeded half
+    assert report["key_facts_to_qa"]["in_cut"]["samples"] == 33
+    assert report["key_facts_to_qa"]["mixed"]["samples"] == 83  # 2 × 33 + a seeded half (16.5 → 17)
     assert report["document_based_qa"]["mixed"]["samples"] == 9  # half of 18
     assert report["detailed_summary"]["mixed"] == {"samples": 0, "tokens": 0}
     assert report["extractive_summary"]["mixed"] == report["extractive_summary"]["in_cut"]
@@ -186,8 +223,46 @@ def test_weights_up_and_down_and_zero(counted, plain, tmp_path):
             assert 2 * before[line] <= n <= 3 * before[line]
         else:
             assert n <= before[line]
-    assert total == {"key_facts_to_qa": 80, "document_based_qa": 9, "summary": 42}
+    assert total == {"key_facts_to_qa": 83, "document_based_qa": 9, "summary": 42}
     assert mixed.reports[5]["tokens"] == sum(r["token_length"] for r in read_jsonl(mixed.outputs[5]))
+
+
+def messages_of(path):
+    return [json.dumps(r["messages"], sort_keys=True) for r in read_jsonl(path)]
+
+
+@pytest.mark.parametrize("layout", ["old", "new"])
+def test_exact_duplicates_are_counted_and_kept_by_default(counted, tmp_path, layout):
+    """The example repeats one extractive pair (among the first three of its summary) and one
+    key-facts pair: both reach cut 5, counted per set, trained twice."""
+    mixed = mix_counted(counted(layout), tmp_path, cuts=[5])
+    knowledge = mixed.reports[5]["knowledge"]
+    assert {name: a["duplicates"]["samples"] for name, a in knowledge.items()} == {
+        "extractive_summary": 1, "detailed_summary": 0, "key_facts_to_qa": 1,
+        "document_based_qa": 0}
+    assert knowledge["key_facts_to_qa"]["mixed"]["samples"] == 33
+    written = Counter(messages_of(mixed.outputs[5]))
+    assert sorted(n for n in written.values() if n > 1) == [2, 2]
+
+
+@pytest.mark.parametrize("layout", ["old", "new"])
+def test_dedup_keeps_the_first_and_qa_per_doc_counts_distinct_pairs(counted, tmp_path, layout):
+    """With dedup the repeated pair goes (the first copy stays, in input order), and its summary
+    still gives qa_per_doc distinct pairs: its fourth question takes the freed place."""
+    deduped = mix_counted(counted(layout, dedup=True, cut_sizes=(1, 5)), tmp_path, cuts=[5])
+    kept = counted(layout)
+    plain = mix_counted(kept, tmp_path / "plain", cuts=[5])
+    written = messages_of(deduped.outputs[5])
+    assert len(written) == len(set(written)) == 135 - 2 + 1
+    knowledge = deduped.reports[5]["knowledge"]
+    assert knowledge["key_facts_to_qa"]["duplicates"]["samples"] == 1
+    assert knowledge["key_facts_to_qa"]["mixed"]["samples"] == 32
+    assert knowledge["extractive_summary"]["mixed"]["samples"] == 42
+    # every distinct sample of the plain cut is still there, plus the freed place's
+    assert set(messages_of(plain.outputs[5])) < set(written)
+    (extra,) = set(written) - set(messages_of(plain.outputs[5]))
+    assert "Who patented the Bessemer process" in extra
+    assert deduped.plan["recipe"]["dedup"] is True
 
 
 def test_max_seq_len_drops_exactly_the_over_length_rows(counted, plain, tmp_path):
@@ -205,6 +280,34 @@ def test_max_seq_len_drops_exactly_the_over_length_rows(counted, plain, tmp_path
         assert set(lines(mixed.outputs[smaller])) <= set(lines(mixed.outputs[larger]))
 
 
+@pytest.mark.parametrize("layout", ["old", "new"])
+def test_min_seq_len_drops_and_counts_the_short_rows_of_sets_and_replay(counted, chat_replay,
+                                                                         tmp_path, layout):
+    """The trainer drops rows under 20 tokens (the bundled Qwen template's default system turn
+    makes every example row longer): a higher min_seq_len drops exactly the shorter rows, per set
+    and per replay source, and counts them."""
+    plain = mix_counted(counted(layout), tmp_path / "plain", cuts=[5])
+    lengths = sorted(r["token_length"] for r in read_jsonl(plain.outputs[5]))
+    assert lengths[0] >= 20 and plain.reports[5]["knowledge"]["key_facts_to_qa"][
+        "under_length"] == {"samples": 0, "tokens": 0}
+    limit = 60  # some key-facts and some replay rows are shorter
+    replay = [{"path": str(CHAT), "token_ratio": 0.1}]
+    mixed = mix_counted(counted(layout), tmp_path, chat_replay, cuts=[5], min_seq_len=limit,
+                        replay=replay)
+    replay_rows, knowledge = replay_and_knowledge(mixed.outputs[5])
+    expected = [json.loads(line) for line in lines(plain.outputs[5])
+                if json.loads(line)["token_length"] >= limit]
+    assert knowledge == expected
+    report = mixed.reports[5]
+    short = {name: a["under_length"]["samples"] for name, a in report["knowledge"].items()}
+    assert sum(short.values()) == sum(n < limit for n in lengths) > 0
+    assert short["key_facts_to_qa"] > 0 and short["document_based_qa"] == 0
+    source = report["replay"][0]
+    assert source["under_length"]["samples"] == sum(
+        n < limit for n in pq.read_table(chat_replay[0])["token_length"].to_pylist()) > 0
+    assert all(r["token_length"] >= limit for r in replay_rows)
+
+
 def test_target_tokens_lands_within_one_sample(counted, tmp_path):
     target = 30_000  # more than cut 5 holds: the sets are scaled up together
     mixed = mix_counted(counted("mixed"), tmp_path, cuts=[1, 5], target_tokens=target,
@@ -214,7 +317,7 @@ def test_target_tokens_lands_within_one_sample(counted, tmp_path):
         assert abs(sum(r["token_length"] for r in rows) - target) <= max(r["token_length"] for r in rows)
     report = mixed.reports[5]["knowledge"]
     ratio = report["key_facts_to_qa"]["mixed"]["samples"] / report["document_based_qa"]["mixed"]["samples"]
-    assert abs(ratio - 2 * 32 / 18) < 0.25
+    assert abs(ratio - 2 * 33 / 18) < 0.25
 
 
 def replay_and_knowledge(path):
@@ -306,14 +409,14 @@ def test_shuffle_reorders_the_same_rows_the_same_way(counted, chat_replay, tmp_p
     assert positions and positions != list(range(len(shuffled_lines) - len(positions), len(shuffled_lines)))
 
 
-def test_replay_source_with_nothing_short_enough_fails(counted, tmp_path):
+def test_replay_source_with_no_row_of_a_trainable_length_fails(counted, tmp_path):
     long_answer = {"messages": [{"role": "user", "content": "Tell me everything."},
                                 {"role": "assistant", "content": "word " * 2000}]}
     path = write_jsonl(tmp_path / "long.jsonl", [long_answer])
     replay = [{"path": str(path), "token_ratio": 0.1}]
     counted_replay = count_replay(replay, tmp_path / "replay")
     with pytest.raises(ParameterError, match=r"recipe replay\[0\] \(.*long.jsonl, token_ratio 0.1\): "
-                       r"no row is shorter than max_seq_len 1000, so its [\d,]+ tokens cannot be "
-                       r"met; raise max_seq_len"):
+                       r"no row is within min_seq_len 20 ≤ tokens < max_seq_len 1000, so its "
+                       r"[\d,]+ tokens cannot be met; change min_seq_len or max_seq_len"):
         mix_counted(counted("mixed"), tmp_path, counted_replay, cuts=[1], max_seq_len=1000,
                     replay=replay)

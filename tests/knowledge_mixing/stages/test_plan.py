@@ -21,7 +21,10 @@ def test_plan_keeps_the_feasible_cuts_and_carries_the_recipe(rows_path, tmp_path
     recipe = apply_recipe({"cut_sizes": [10, 1, 5], "sets": {"key_facts_to_qa": 2}})
     plan_path = tmp_path / "plan.json"
     with caplog.at_level("WARNING"):
-        measured = plan_stage(rows_path, recipe, 2.0, {"a/gen.jsonl": "ab"}, str(plan_path))
+        measured = plan_stage(rows_path, recipe, 2.0, {"input_sha256": {"a/gen.jsonl": "ab"},
+                                                       "sets": {"a": {"rows_read": 1}},
+                                                       "files": {"a/gen.jsonl": {"layout": "x"}},
+                                                       "absent_sets": []}, str(plan_path))
     plan = measured.metadata["plan"]
     assert plan == {
         "feasible_cuts": [1, 5],
@@ -33,6 +36,8 @@ def test_plan_keeps_the_feasible_cuts_and_carries_the_recipe(rows_path, tmp_path
         "recipe": recipe.to_dict(),
         "recipe_sha256": recipe.fingerprint(),
         "input_sha256": {"a/gen.jsonl": "ab"},
+        "load": {"sets": {"a": {"rows_read": 1}}, "absent_sets": [],
+                 "files": {"a/gen.jsonl": {"layout": "x"}}},
     }
     assert "plan: cut 10 dropped as infeasible" in caplog.text
     assert json.loads(plan_path.read_text()) == plan

@@ -71,7 +71,8 @@ def test_replay_rows_become_output_rows_with_their_source(chat_replay):
     assert table.schema.equals(REPLAY_SCHEMA)
     assert table["source"].to_pylist() == [0] * len(chat)
     assert sources == [{"path": str(CHAT), "sha256": hashlib.sha256(CHAT.read_bytes()).hexdigest(),
-                        "rows": len(chat), "tokens": sum(table["token_length"].to_pylist())}]
+                        "rows": len(chat), "tokens": sum(table["token_length"].to_pylist()),
+                        "empty_reasoning": 0}]
     for line, (row, length, sample_id) in enumerate(zip(
             table["row_json"].to_pylist(), table["token_length"].to_pylist(),
             table["sample_id"].to_pylist()), start=1):
@@ -82,6 +83,37 @@ def test_replay_rows_become_output_rows_with_their_source(chat_replay):
                                                "line": line,
                                                "source_metadata": chat[line - 1]["metadata"]}
         assert sample_id == text_id(json.dumps([row["messages"], False], sort_keys=True))
+
+
+def with_reasoning(keys: dict, unmask: bool | None = None, on: str = "assistant") -> dict:
+    messages = [{"role": "user", "content": "Which module buffers random access streams?"},
+                {"role": "assistant", "content": "io.BufferedRandom does."}]
+    messages[0 if on == "user" else 1].update(keys)
+    return {"messages": messages, **({} if unmask is None else {"unmask": unmask})}
+
+
+def test_empty_reasoning_keys_are_kept_counted_as_the_trainer_counts_them_and_reported(
+        tmp_path, tokenizers):
+    """instructlab-training turns its reasoning wrapping on for any `thinking` or
+    `reasoning_content` of a trained turn that is not None, "" included: such rows are written
+    unchanged, counted with the wrapping on (tests/test_consumer.py checks it against the real
+    trainer), and reported, since with some chat templates they leave the end-of-turn token
+    untrained."""
+    rows = [with_reasoning({}), with_reasoning({"thinking": None}),
+            with_reasoning({"thinking": ""}), with_reasoning({"reasoning_content": " "}),
+            with_reasoning({"thinking": "Recall io."}),
+            with_reasoning({"reasoning_content": ""}, unmask=True),
+            with_reasoning({"thinking": ""}, on="user"),  # not trained without unmask: no wrapping
+            with_reasoning({"thinking": ""}, unmask=True, on="user")]
+    path = write_jsonl(tmp_path / "replay.jsonl", rows)
+    replay, sources = count_replay([{"path": str(path), "token_ratio": 0.1}], tmp_path)
+    table = pq.read_table(replay)
+    assert [json.loads(r)["messages"] for r in table["row_json"].to_pylist()] == \
+        [r["messages"] for r in rows]
+    unmask = [r.get("unmask", False) for r in rows]
+    assert table["token_length"].to_pylist() == trainer_counts(
+        tokenizers("qwen", "trainer"), [r["messages"] for r in rows], unmask)
+    assert sources[0]["empty_reasoning"] == 4  # rows 3, 4, 6 and 8
 
 
 @pytest.mark.parametrize("kind", ["qwen", "bos", "sentencepiece", "wordpiece"])
