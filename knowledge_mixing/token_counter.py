@@ -156,7 +156,7 @@ class TokenCounter:
         for start in range(0, len(new), ENCODE_BATCH):
             batch = new[start:start + ENCODE_BATCH]
             for text, ids in zip(batch, self._encode(batch)):
-                self.lengths[text] = sum(i not in self.marker_ids for i in ids)
+                self.lengths[text] = len(ids) - sum(map(ids.count, self.marker_ids))
 
     def count(self, conversations: list[list[dict]], unmask: list[bool] | None = None) -> list[int]:
         """Token count of each conversation as the trainer encodes it (`unmask` per row, default
