@@ -120,8 +120,11 @@ def our_tasks_in_this_process(stream):
     components' (a plug-in's) keeps its own process, as does one with environment variables.
     The stages' log lines go to `stream` on a logger of their own: the runner swaps the root
     logger's handlers around each task, and tasks of a ParallelFor run at once."""
+    import gc
     import logging
     import traceback
+
+    from knowledge_mixing.io.memory import release_memory
 
     from kfp.dsl import executor
     from kfp.local import status
@@ -148,6 +151,9 @@ def our_tasks_in_this_process(stream):
         except Exception:  # noqa: BLE001 — the task fails, as its process would, with its trace
             traceback.print_exc(file=sys.stdout)
             return status.Status.FAILURE
+        finally:  # what the task freed goes back to the system, as its process's exit would
+            gc.collect()
+            release_memory()
         return status.Status.SUCCESS
 
     stages_log = logging.getLogger("knowledge_mixing")

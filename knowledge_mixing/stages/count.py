@@ -74,9 +74,7 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
     if not 0 <= shard < shards:
         raise ParameterError(f"shard: {shard} is not in 0..{shards - 1}")
     workers = pool_size(WORKER_MEMORY, FEEDER_MEMORY)
-    # loaded once, before the counting processes fork: they share it
-    counters = ChunkCounters((load_tokenizer(tokenizer, trust_remote_code), save_gpt_oss_format),
-                             workers)
+    counters = ChunkCounters((tokenizer, trust_remote_code, save_gpt_oss_format), workers)
     with counters:
         sets, raw_documents, documents = read_identities(knowledge_rows_path)
         ranks, qa_indexes = rank_rows(
@@ -136,24 +134,26 @@ _worker_settings: tuple = ()
 _worker_counter: TokenCounter | None = None
 
 
-def _start_worker(tokenizer, save_gpt_oss_format: bool) -> None:
+def _start_worker(tokenizer: str, trust_remote_code: bool, save_gpt_oss_format: bool) -> None:
     global _worker_settings, _worker_counter
-    _worker_settings, _worker_counter = (tokenizer, save_gpt_oss_format), None
+    _worker_settings, _worker_counter = (tokenizer, trust_remote_code, save_gpt_oss_format), None
 
 
 def _counter() -> TokenCounter:
-    """The process's counter, made on its first chunk, in the process that counts (it encodes:
-    the tokenizer's threads must not have run before the fork)."""
+    """The process's counter, made on its first chunk: each counting process loads its own
+    tokenizer (held once in the process that feeds them, it would weigh on every one of them),
+    and a tokenizer that cannot be loaded fails that chunk, whose error reaches the stage."""
     global _worker_counter
     if _worker_counter is None:
-        _worker_counter = TokenCounter(_worker_settings[0])
+        tokenizer, trust_remote_code, _ = _worker_settings
+        _worker_counter = TokenCounter(load_tokenizer(tokenizer, trust_remote_code))
     return _worker_counter
 
 
 def _count_chunk(rows: pa.Table) -> dict:
     """Messages, token counts and output lines of one chunk of rows, as a SAMPLES_SCHEMA table
     (Arrow crosses the process boundary compactly; Python objects would not)."""
-    counter, save_gpt_oss_format = _counter(), _worker_settings[1]
+    counter, save_gpt_oss_format = _counter(), _worker_settings[2]
     chunk = rows.to_pydict()
     conversations = [
         build_messages(knowledge_set(set_name), outline, document, question, response, reasoning,
