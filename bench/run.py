@@ -102,7 +102,7 @@ def targets(repeat: int) -> None:
             ("large", 1, "10× medium", "≤ 2× limit, ≤ 400 MB")):
         folder = dataset(shape, scale)
         rows_in = sum(1 for path in folder.rglob("*.jsonl") for _ in open(path))
-        runs = [measure_run(folder) for _ in range(repeat if scale <= 1 else 1)]
+        runs = [measure_run(folder) for _ in range(repeat if shape == "medium" else 1)]
         wall = statistics.median(r["wall"] for r in runs)
         rss = max(r["rss_mb"] for r in runs)
         limit = tokenize_limit(folder)["seconds"]
