@@ -33,3 +33,7 @@ class SubmitError(MixingError, RuntimeError):
 
 class OutputError(MixingError, OSError):
     """The output folder cannot take this run's files: the message says why and what to do."""
+
+
+class WorkerDied(MixingError, RuntimeError):
+    """A worker process was killed (by the system for memory, or by a signal)."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 PROGRESS_MARK = "[progress] "
+LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
 
 def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
-                        force=True)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, force=True)
 
 
 def progress(logger: logging.Logger, message: str, *args) -> None:

@@ -3,6 +3,7 @@ knowledge rows and replay rows alike (docs/behaviour.md#row-format)."""
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring as _quoted  # json.dumps' own, in C
 
 from .sampling import text_id
 from .sets import KnowledgeSet
@@ -54,21 +55,57 @@ def replay_metadata(source: str, line_number: int, source_metadata) -> dict:
     return metadata
 
 
+_SHARED: dict = {}
+"""Text many rows share (a raw document under all its questions, a summary under its own, their
+metadata), as JSON: quoted once, not once per row."""
+_SHARED_LIMIT = 4096
+
+
+def _json(value) -> str:
+    """`json.dumps(value, ensure_ascii=False)`, built from the same C quoting for the plain
+    values rows hold (text, numbers, lists and objects of them)."""
+    if isinstance(value, str):
+        return _quoted(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return "{" + ", ".join(f"{_quoted(key)}: {_json(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_json, value)) + "]"
+    return json.dumps(value, ensure_ascii=False)  # floats and anything rarer
+
+
+def _shared(key, make) -> str:
+    try:
+        return _SHARED[key]
+    except KeyError:
+        if len(_SHARED) > _SHARED_LIMIT:
+            _SHARED.clear()
+        _SHARED[key] = made = make()
+        return made
+    except TypeError:  # an unhashable key (replay metadata holding a list): not shared
+        return make()
+
+
 def output_row_json(messages: list[dict], token_length: int, metadata: dict, unmask: bool = True,
                     question: str | None = None, document_outline: str | None = None,
                     raw_document: str | None = None, document: str | None = None) -> str:
     """One line of a training file, columns in the reference's order; replay rows leave the
-    knowledge columns null. `metadata` is written as a JSON string, as the reference does."""
-    return json.dumps(
-        {
-            "question": question,
-            "document_outline": document_outline,
-            "raw_document": raw_document,
-            "document": document,
-            "messages": messages,
-            "metadata": json.dumps(metadata, ensure_ascii=False),
-            "unmask": unmask,
-            "token_length": token_length,
-        },
-        ensure_ascii=False,
+    knowledge columns null. `metadata` is written as a JSON string, as the reference does.
+    Exactly `json.dumps` of the row (ensure_ascii=False), with shared texts quoted once."""
+    fields = (
+        ("question", _json(question)),
+        ("document_outline", _shared(("text", document_outline), lambda: _json(document_outline))),
+        ("raw_document", _shared(("text", raw_document), lambda: _json(raw_document))),
+        ("document", _shared(("text", document), lambda: _json(document))),
+        ("messages", _json(messages)),
+        ("metadata", _shared(("metadata", *metadata.items()),
+                             lambda: _quoted(_json(metadata)))),
+        ("unmask", _json(unmask)),
+        ("token_length", _json(token_length)),
     )
+    return "{" + ", ".join(f'"{name}": {value}' for name, value in fields) + "}"

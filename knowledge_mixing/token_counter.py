@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from .template_shapes import ShapedRenderer
+
 TRAINER_MARKERS = ("<|UNMASK_BEGIN|>", "<|UNMASK_END|>",
                    "<|UNMASK_REASONING_BEGIN|>", "<|UNMASK_REASONING_END|>")
 REASONING_KEYS = ("reasoning_content", "thinking")
@@ -78,6 +80,9 @@ class TokenCounter:
         self.added_pattern = re.compile("|".join(map(re.escape, sorted(others, key=len, reverse=True)))) \
             if others else None
         self.piecewise = self.backend is not None and self._pieces_are_independent()
+        self.renderer = ShapedRenderer(
+            tokenizer.chat_template, lambda conversations: tokenizer.apply_chat_template(
+                conversations, tokenize=False))
         self.lengths: dict[str, int] = {}
         self.encoded = 0
         self.junctions = {"cut": 0, "kept whole": 0}
@@ -151,7 +156,7 @@ class TokenCounter:
         for start in range(0, len(new), ENCODE_BATCH):
             batch = new[start:start + ENCODE_BATCH]
             for text, ids in zip(batch, self._encode(batch)):
-                self.lengths[text] = sum(i not in self.marker_ids for i in ids)
+                self.lengths[text] = len(ids) - sum(map(ids.count, self.marker_ids))
 
     def count(self, conversations: list[list[dict]], unmask: list[bool] | None = None) -> list[int]:
         """Token count of each conversation as the trainer encodes it (`unmask` per row, default
@@ -161,7 +166,7 @@ class TokenCounter:
         if self.piecewise:
             wrapped = [self._cut_user_turns(messages) if u else messages
                        for messages, u in zip(wrapped, unmask)]
-        rendered = self.tokenizer.apply_chat_template(wrapped, tokenize=False) if wrapped else []
+        rendered = self.renderer.render(wrapped)
         if not self.piecewise:
             self._remember(set(rendered))
             return [self.lengths[text] for text in rendered]

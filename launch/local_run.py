@@ -16,7 +16,7 @@ from pathlib import Path
 
 from knowledge_mixing.errors import LocalRunError
 from knowledge_mixing.io.output_folder import OutputFolder
-from knowledge_mixing.logs import PROGRESS_MARK
+from knowledge_mixing.logs import LOG_FORMAT, PROGRESS_MARK
 
 LOG_NAME = ".knowledge-mixing.log"
 """The last run's full log, inside the output folder."""
@@ -112,6 +112,66 @@ def python_paths_kept():
 
 
 @contextlib.contextmanager
+def our_tasks_in_this_process(stream):
+    """The local runner starts a Python process per task, and each one imports Python, kfp,
+    pyarrow and the tokenizer library again (about a second a task). Our components run in this
+    process instead, through the same KFP executor, with the same executor input: the same
+    function on the same inputs, the same bytes. A task whose command is not one of our
+    components' (a plug-in's) keeps its own process, as does one with environment variables.
+    The stages' log lines go to `stream` on a logger of their own: the runner swaps the root
+    logger's handlers around each task, and tasks of a ParallelFor run at once."""
+    import gc
+    import logging
+    import traceback
+
+    from knowledge_mixing.io.memory import release_memory
+
+    from kfp.dsl import executor
+    from kfp.local import status
+    from kfp.local import subprocess_task_handler as handler
+
+    import components
+
+    ours = {}
+    for name in components.__all__:
+        component = getattr(components, name)
+        container = component.component_spec.implementation.container
+        ours[tuple(container.command)] = component
+    original = handler.SubprocessTaskHandler.run
+
+    def run(task):
+        command = task.full_command
+        component = next((c for prefix, c in ours.items()
+                          if tuple(command[:len(prefix)]) == prefix), None)
+        if component is None or task.env_vars or "--executor_input" not in command:
+            return original(task)
+        executor_input = json.loads(command[command.index("--executor_input") + 1])
+        try:
+            executor.Executor(executor_input, component).execute()
+        except Exception:  # noqa: BLE001 — the task fails, as its process would, with its trace
+            traceback.print_exc(file=sys.stdout)
+            return status.Status.FAILURE
+        finally:  # what the task freed goes back to the system, as its process's exit would
+            gc.collect()
+            release_memory()
+        return status.Status.SUCCESS
+
+    stages_log = logging.getLogger("knowledge_mixing")
+    lines = logging.StreamHandler(stream)
+    lines.setFormatter(logging.Formatter(LOG_FORMAT))
+    stages_log.addHandler(lines)
+    stages_log.setLevel(logging.INFO)
+    stages_log.propagate = False
+    handler.SubprocessTaskHandler.run = run
+    try:
+        yield
+    finally:
+        handler.SubprocessTaskHandler.run = original
+        stages_log.removeHandler(lines)
+        stages_log.propagate = True
+
+
+@contextlib.contextmanager
 def log_file_at(path: Path):
     """The run's log file; a full disk may refuse its last lines, which must not hide the run's
     own error."""
@@ -178,7 +238,7 @@ def run_locally(sources: dict, output_dir: Path, parameters: dict, verbose: bool
                 # stderr too: the runner's logging falls back to it while parallel tasks swap
                 # the root logger's handlers
                 with contextlib.redirect_stdout(router), contextlib.redirect_stderr(router), \
-                        builtin_print_kept():
+                        builtin_print_kept(), our_tasks_in_this_process(router):
                     outputs = build_pipeline(PipelineOptions(sources=tuple(sources)))(
                         **{uri_parameter(name): str(path.resolve())
                            for name, path in sources.items()},

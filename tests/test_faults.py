@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -226,13 +227,19 @@ def old_output(folder: Path, files: dict[str, bytes], **summary) -> dict:
 
 
 @pytest.mark.parametrize("how", ["rlimit", "tmpfs"])
-def test_staging_a_file_bigger_than_the_disk_raises_output_error(tmp_path, tmpfs, how):
-    """OutputFolder.stage of a file larger than the file-size limit (in a child process) or the
-    free space (a small tmpfs): OutputError naming the file and the disk problem; the folder's
-    previous files untouched, nothing staged left."""
-    big = tmp_path / "big.jsonl"
-    big.write_bytes((b'{"row": "' + b"x" * 990 + b'"}\n') * 2000)  # 2 MB
+def test_staging_a_file_bigger_than_the_disk_raises_output_error(tmp_path, tmpfs, how, request):
+    """OutputFolder.stage of a file from another disk larger than the file-size limit (in a
+    child process) or the free space (a small tmpfs): OutputError naming the file and the disk
+    problem; the folder's previous files untouched, nothing staged left."""
+    # the file comes from another file system, so staging copies it (a file already on the
+    # output's disk gets a second name, writing nothing)
     folder = (tmp_path if how == "rlimit" else tmpfs("1m")) / "out"
+    other_disk = Path(tempfile.mkdtemp(dir="/dev/shm")) if how == "rlimit" else tmp_path
+    request.addfinalizer(lambda: other_disk == tmp_path or shutil.rmtree(other_disk))
+    if os.stat(other_disk).st_dev == os.stat(folder.parent).st_dev:
+        pytest.skip("no second file system to copy from")
+    big = other_disk / "big.jsonl"
+    big.write_bytes((b'{"row": "' + b"x" * 990 + b'"}\n') * 2000)  # 2 MB
     old_output(folder, {"combined_cut_1x.jsonl": b'{"a": 1}\n' * 50}, run="old")
     before = snapshot(folder)
     if how == "rlimit":
@@ -899,9 +906,10 @@ def test_interrupt_stops_everything_and_cleans_up(good_output, tmp_path, started
     before = snapshot(output)
     running = started(["--input", EXAMPLE_STEP_03, "--output", output, "--cut-sizes", "1,5"],
                       cwd=tmp_path)
-    running.read_until("tokenizer:")
-    time.sleep(0.3)  # into the next task
-    children = descendants(running.pid)
+    running.read_until("plan:")  # the counting task's processes start next
+    deadline = time.monotonic() + 10
+    while not (children := descendants(running.pid)) and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert children, "no task process to stop"
     running.process.send_signal(signum)
     code, out, err = running.finish(timeout=60)

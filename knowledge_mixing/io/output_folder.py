@@ -199,20 +199,26 @@ class OutputFolder:
             if isinstance(files, dict) else {}
 
     def stage(self, name: str, source: Path) -> dict:
-        """Copy `source` into the staging folder as `name`, synced; return its record (sha256,
-        bytes, rows). A full disk stops here, with the previous output untouched."""
+        """Put `source` into the staging folder as `name`, synced: a second name for the same
+        file where it is on this disk already (the run's work folder is), else a copy; return its
+        record (sha256, bytes, rows). A full disk stops here, with the previous output
+        untouched."""
         self.staging.mkdir(exist_ok=True)
         target = self.staging / name
         digest, size, rows = hashlib.sha256(), 0, 0
         try:
-            with open(source, "rb") as reader, open(target, "wb") as writer:
-                while block := reader.read(COPY_BLOCK):
-                    writer.write(block)
+            try:
+                os.link(source, target)
+            except OSError:  # another file system, or one without hard links: copy
+                with open(source, "rb") as reader, open(target, "wb") as writer:
+                    while block := reader.read(COPY_BLOCK):
+                        writer.write(block)
+            with open(target, "rb") as staged:
+                while block := staged.read(COPY_BLOCK):
                     digest.update(block)
                     size += len(block)
                     rows += block.count(b"\n")
-                writer.flush()
-                os.fsync(writer.fileno())
+                os.fsync(staged.fileno())
         except OSError as e:
             raise self._write_error(e, name) from e
         self.staged[name] = {"sha256": digest.hexdigest(), "bytes": size, "rows": rows}

@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import collections
+import concurrent.futures
+import concurrent.futures.process
+import gc
 import multiprocessing
 import os
 from pathlib import Path
+
+from ..errors import WorkerDied
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_V1_CPU = ("cpu", "cpu,cpuacct")
@@ -75,7 +80,8 @@ class OrderedPool:
     """`work` applied to a stream of items on `workers` forked processes (each set up once by
     `initializer(*initargs)`), results yielded in input order, at most two items per process in
     flight. Each process runs single-threaded (the tokenizer's own threads off); with one worker
-    everything runs in this process, threads as they are."""
+    everything runs in this process, threads as they are. A worker that dies (killed on an
+    interrupt, out of memory) fails the items waiting for it instead of leaving them waiting."""
 
     def __init__(self, work, workers: int, initializer, initargs: tuple = ()):
         self.work, self.workers = work, workers
@@ -84,27 +90,39 @@ class OrderedPool:
 
     def __enter__(self):
         if self.workers > 1:
-            # Fork before the caller reads anything, so the processes do not inherit its memory.
-            self.pool = multiprocessing.get_context("fork").Pool(
-                self.workers, initializer=_start_process,
-                initargs=(self.initializer, self.initargs))
+            # Fork before the caller reads anything, so the processes do not inherit its memory,
+            # with the objects there are frozen: the processes' garbage collector then leaves
+            # them alone instead of copying every page it touches.
+            gc.freeze()
+            try:
+                self.pool = concurrent.futures.ProcessPoolExecutor(
+                    self.workers, mp_context=multiprocessing.get_context("fork"),
+                    initializer=_start_process, initargs=(self.initializer, self.initargs))
+                self.pool.submit(int).result()  # the processes start now, not at the first item
+            finally:
+                gc.unfreeze()
         else:
             self.initializer(*self.initargs)
         return self
 
     def __exit__(self, *exc):
         if self.pool is not None:
-            self.pool.terminate() if exc[0] else self.pool.close()
-            self.pool.join()
+            self.pool.shutdown(wait=True, cancel_futures=exc[0] is not None)
 
     def map(self, items):
         if self.pool is None:
             yield from map(self.work, items)
             return
         pending = collections.deque()
-        for item in items:
-            pending.append(self.pool.apply_async(self.work, (item,)))
-            if len(pending) >= 2 * self.workers:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+        try:
+            for item in items:
+                pending.append(self.pool.submit(self.work, item))
+                if len(pending) >= 2 * self.workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except concurrent.futures.process.BrokenProcessPool as e:
+            raise WorkerDied(
+                f"a worker process of this task died (killed: by the system when the task "
+                f"ran out of memory, or by a signal); {self.workers} processes were counting, "
+                "so give the task more memory, or more shards") from e

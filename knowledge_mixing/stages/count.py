@@ -32,8 +32,8 @@ SAMPLES_SCHEMA = pa.schema(
     [
         pa.field("row", pa.int64(), nullable=False),
         pa.field("set", pa.string(), nullable=False),
-        pa.field("raw_document", pa.string()),
-        pa.field("document", pa.string(), nullable=False),
+        pa.field("raw_document_id", pa.binary(16)),
+        pa.field("document_id", pa.binary(16), nullable=False),
         pa.field("summary_rank", pa.int32(), nullable=False),
         pa.field("qa_index", pa.int32(), nullable=False),
         pa.field("sample_id", pa.binary(16), nullable=False),
@@ -42,7 +42,9 @@ SAMPLES_SCHEMA = pa.schema(
         pa.field("row_json", pa.string(), nullable=False),
     ]
 )
-"""Samples file: one row per Q&A pair a feasible cut can take, counted once for all cuts."""
+"""Samples file: one row per Q&A pair a feasible cut can take, counted once for all cuts: the
+identities of its documents (sampling.document_id), its output line (newline included: a cut
+file is its lines' bytes one after the other) and its token count."""
 COUNT_CHUNK = 1024
 """Rows per step of the counting stage: enough for batched encoding, small for memory."""
 WORKER_MEMORY = 512 << 20
@@ -80,6 +82,7 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
             read_messages_ids(knowledge_rows_path) if recipe.dedup else None)
         in_shard = pa.array([shard_of(r, d, shards) == shard
                              for r, d in zip(raw_documents, documents)], pa.bool_())
+        raw_ids, document_ids = (pa.array(ids, pa.binary(16)) for ids in (raw_documents, documents))
         del sets, raw_documents, documents
         ranks, qa_indexes = pa.array(ranks, pa.int32()), pa.array(qa_indexes, pa.int32())
         keep = pc.and_(cut_mask(ranks, qa_indexes, largest_cut, qa_per_doc), in_shard)
@@ -98,6 +101,8 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
                     .append_column("row", pa.array(range(offset, offset + n), pa.int64())) \
                     .append_column("summary_rank", ranks.slice(offset, n)) \
                     .append_column("qa_index", qa_indexes.slice(offset, n)) \
+                    .append_column("raw_document_id", raw_ids.slice(offset, n)) \
+                    .append_column("document_id", document_ids.slice(offset, n)) \
                     .filter(keep.slice(offset, n))
                 offset += n
                 if selected.num_rows:
@@ -105,7 +110,8 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
                 del selected
                 release_memory()
 
-        with pq.ParquetWriter(samples_path, SAMPLES_SCHEMA) as writer:
+        # a dictionary would only hold the few set names: every other column is one per row
+        with pq.ParquetWriter(samples_path, SAMPLES_SCHEMA, use_dictionary=["set"]) as writer:
             for counted in counters.map(chunks()):
                 writer.write_table(counted)
                 rows += counted.num_rows
@@ -134,8 +140,9 @@ def _start_worker(tokenizer: str, trust_remote_code: bool, save_gpt_oss_format: 
 
 
 def _counter() -> TokenCounter:
-    """The process's counter, made on its first chunk: a tokenizer that cannot be loaded then
-    fails that chunk, and its error reaches the stage."""
+    """The process's counter, made on its first chunk: each counting process loads its own
+    tokenizer (held once in the process that feeds them, it would weigh on every one of them),
+    and a tokenizer that cannot be loaded fails that chunk, whose error reaches the stage."""
     global _worker_counter
     if _worker_counter is None:
         tokenizer, trust_remote_code, _ = _worker_settings
@@ -159,7 +166,7 @@ def _count_chunk(rows: pa.Table) -> dict:
     chunk["row_json"] = [
         output_row_json(messages, length, knowledge_metadata(document, raw_document),
                         question=question, document_outline=outline, raw_document=raw_document,
-                        document=document)
+                        document=document) + "\n"
         for question, outline, raw_document, document, messages, length in zip(
             chunk["question"], chunk["document_outline"], chunk["raw_document"],
             chunk["document"], conversations, chunk["token_length"])]

@@ -19,7 +19,7 @@ from ..logs import progress
 from ..recipe import Recipe
 from ..report import token_length_histogram, token_length_percentiles, whole_numbers
 from ..run_summary import card_file_name, cut_file_name, validation_file_name
-from ..sampling import cut_mask, document_id, parse_cut_sizes
+from ..sampling import cut_mask, parse_cut_sizes
 from ..sets import SET_NAMES
 from ..trainer_check import check_cut, summary_line
 from ..weighting import knowledge_copies, repeated, replay_copies
@@ -49,9 +49,9 @@ class CutStatistics:
                                                     "summaries": set()})
             stats["samples"] += of_set.num_rows
             stats["tokens"] += pc.sum(of_set["token_length"]).as_py() or 0
-            raw = pc.coalesce(of_set["raw_document"], of_set["document"])
-            stats["raw"].update(map(document_id, pc.unique(raw).to_pylist()))
-            stats["summaries"].update(map(document_id, pc.unique(of_set["document"]).to_pylist()))
+            raw = pc.coalesce(of_set["raw_document_id"], of_set["document_id"])
+            stats["raw"].update(pc.unique(raw).to_pylist())
+            stats["summaries"].update(pc.unique(of_set["document_id"]).to_pylist())
         self.lengths += rows["token_length"].to_pylist()
 
     def per_set(self) -> dict[str, dict[str, int]]:
@@ -67,24 +67,30 @@ def _expanded(rows: pa.Table, copies_per_row: list[int]) -> pa.Table:
 
 
 class _Lines:
-    """Where a cut's lines go: straight to the file, or (shuffle) held until the seeded shuffle."""
+    """Where a cut's lines go: straight to the file, or (shuffle) held until the seeded shuffle.
+    Lines end with their newline, so a batch of them is written as the bytes Arrow holds them
+    in, one after the other."""
 
     def __init__(self, path: str, shuffle_seed: str | None):
         self.path, self.shuffle_seed = path, shuffle_seed
-        self.file = open(f"{path}.partial", "w", encoding="utf-8", newline="\n")
+        self.file = open(f"{path}.partial", "wb")
         self.held: list[pa.Array] = []
         self.count = 0
 
     def add(self, lines: pa.ChunkedArray) -> None:
         self.count += len(lines)
         if self.shuffle_seed is None:
-            self._write(lines.to_pylist())
+            self._write(lines)
         else:
             self.held += lines.chunks
 
-    def _write(self, lines: list[str]) -> None:
-        if lines:
-            self.file.write("\n".join(lines) + "\n")
+    def _write(self, lines) -> None:
+        for chunk in getattr(lines, "chunks", [lines]):
+            if len(chunk):
+                _, offsets, data = chunk.buffers()
+                offsets = memoryview(offsets).cast("i")  # int32: a string array's offsets
+                self.file.write(memoryview(data)[offsets[chunk.offset]:
+                                                 offsets[chunk.offset + len(chunk)]])
 
     def close(self) -> None:
         """Write what is held in the seeded order and make the file appear complete."""
@@ -93,7 +99,7 @@ class _Lines:
             order = list(range(len(lines)))
             random.Random(self.shuffle_seed).shuffle(order)
             for start in range(0, len(order), SHUFFLE_CHUNK):
-                self._write(lines.take(pa.array(order[start:start + SHUFFLE_CHUNK])).to_pylist())
+                self._write(lines.take(pa.array(order[start:start + SHUFFLE_CHUNK])))
         self.file.close()
         os.replace(f"{self.path}.partial", self.path)
 

@@ -114,7 +114,7 @@ def replay_stage(recipe: Recipe, tokenizer: str, trust_remote_code: bool,
                     "token_length": lengths,
                     "row_json": [output_row_json(messages, n, replay_metadata(source.path, line,
                                                                               meta), unmask=u)
-                                 for line, messages, u, meta, n in zip(
+                                 + "\n" for line, messages, u, meta, n in zip(
                                      lines, conversations, unmask, metadata, lengths)],
                 }, schema=REPLAY_SCHEMA))
                 rows, tokens = rows + len(chunk), tokens + sum(lengths)

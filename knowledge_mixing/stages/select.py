@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -38,7 +39,10 @@ def select_stage(cuts: list[tuple[str, dict]], train_cut: int, training_path: st
     reports = [whole_numbers(dict(metadata)) for _, metadata in cuts]
     chosen = select_training_cut([r["cut"] for r in reports], train_cut)
     path, metadata = cuts[chosen]
-    shutil.copyfile(path, training_path)
+    try:  # a second name for the same file where both are on one disk (a local run)
+        os.link(path, training_path)
+    except OSError:
+        shutil.copyfile(path, training_path)
     training_cut = reports[chosen]["cut"]
     Path(comparison_path).write_text(cuts_comparison_markdown(reports, training_cut),
                                      encoding="utf-8")

@@ -1,9 +1,11 @@
 """The process pool: every CPU the task may use, results in input order; CPUs and memory
 from fake cgroup trees laid out as the kernel mounts them in a container."""
 import os
+import signal
 
 import pytest
 
+from knowledge_mixing.errors import WorkerDied
 from knowledge_mixing.io.workers import (
     OrderedPool,
     available_cpus,
@@ -99,3 +101,13 @@ def test_a_failing_item_fails_the_map():
     with pytest.raises(TypeError):
         with OrderedPool(_work, 2, _start, (1,)) as pool:
             list(pool.map(["not a number"]))
+
+
+def _die(item):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_worker_that_dies_fails_the_items_instead_of_hanging():
+    with pytest.raises(WorkerDied, match="a worker process of this task died"):
+        with OrderedPool(_die, 2, lambda: None) as pool:
+            list(pool.map(range(4)))

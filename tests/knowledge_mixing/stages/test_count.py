@@ -9,7 +9,7 @@ import pytest
 from helpers import trainer_counts
 
 from knowledge_mixing.errors import ParameterError, TokenizerError
-from knowledge_mixing.sampling import text_id
+from knowledge_mixing.sampling import document_id, text_id
 from knowledge_mixing.stages.count import SAMPLES_SCHEMA, count_stage, shard_of
 from knowledge_mixing.tokenizer import bundled_tokenizer_dir
 
@@ -30,8 +30,8 @@ def test_samples_are_the_rows_of_the_largest_cut_in_input_order(counted, samples
     knowledge = pq.read_table(counted("mixed").knowledge_rows).to_pylist()
     for r in rows:
         source = knowledge[r["row"]]
-        assert (r["set"], r["raw_document"], r["document"]) == \
-            (source["set"], source["raw_document"], source["document"])
+        assert (r["set"], r["raw_document_id"], r["document_id"]) == \
+            (source["set"], document_id(source["raw_document"]), document_id(source["document"]))
         if r["set"] in ("extractive_summary", "detailed_summary"):
             assert r["summary_rank"] < 5 and r["qa_index"] < 3
         else:
@@ -39,6 +39,7 @@ def test_samples_are_the_rows_of_the_largest_cut_in_input_order(counted, samples
         assert r["sample_id"] == text_id("\0".join((source["set"], source["document"],
                                                     source["question"], source["response"],
                                                     source["reasoning"] or "")))
+        assert r["row_json"].endswith("}\n")  # one line of the cut file, its newline included
         line = json.loads(r["row_json"])
         assert line["token_length"] == r["token_length"] and line["question"] == source["question"]
 

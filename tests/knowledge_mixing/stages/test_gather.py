@@ -11,10 +11,11 @@ from knowledge_mixing.stages.gather import gather_stage
 
 def samples_table(rows: list[int]) -> pa.Table:
     return pa.Table.from_pylist([
-        {"row": r, "set": "key_facts_to_qa", "raw_document": f"raw {r}", "document": f"doc {r}",
+        {"row": r, "set": "key_facts_to_qa", "raw_document_id": bytes([r]) * 16,
+         "document_id": bytes([r + 1]) * 16,
          "summary_rank": 0, "qa_index": 0, "sample_id": bytes([r]) * 16,
          "messages_id": bytes([r]) * 16, "token_length": r + 1,
-         "row_json": f"line {r}"} for r in rows], schema=SAMPLES_SCHEMA)
+         "row_json": f"line {r}\n"} for r in rows], schema=SAMPLES_SCHEMA)
 
 
 def write_shard(path, rows, row_group_size):
@@ -65,7 +66,7 @@ def test_shards_partition_by_raw_document_and_gather_to_the_same_samples(bench, 
                                str(bos_tokenizer_dir), False, shard=shard, shards=shards)
         assert measured.metadata["samples"]["shard"] == shard
         assert measured.metadata["samples"]["rows_counted"] > 0
-    raw = [{r for r in pq.read_table(p)["raw_document"].to_pylist() if r} for p in parts]
+    raw = [{r for r in pq.read_table(p)["raw_document_id"].to_pylist() if r} for p in parts]
     assert all(raw) and not (raw[0] & raw[1] or raw[0] & raw[2] or raw[1] & raw[2])
     gathered = tmp_path / "gathered.parquet"
     gather_stage([str(p) for p in parts], str(gathered), [])
