@@ -8,6 +8,7 @@ the line and the column, and nothing is dropped without being counted.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -352,9 +353,11 @@ def read_set_file(path: Path, kset: KnowledgeSet, options: LoadOptions, counts: 
             parse_options = pa_json.ParseOptions(explicit_schema=projection(kset),
                                                  unexpected_field_behavior="ignore")
             skip = counts.rows_read - rows_before  # yielded before a restart
-            with HashingFile(path) as source:
-                for batch in pa_json.open_json(source, read_options=read_options,
-                                               parse_options=parse_options):
+            # the reader closed before the file: its threads must not outlive the read (a task
+            # process once aborted at exit, "terminate called without an active exception")
+            with HashingFile(path) as source, contextlib.closing(pa_json.open_json(
+                    source, read_options=read_options, parse_options=parse_options)) as reader:
+                for batch in reader:
                     fresh = batch.to_pylist()[skip:]
                     skip = max(0, skip - batch.num_rows)
                     rows = [_normalise(row, kset, options, counts, f"{path}", columns)
