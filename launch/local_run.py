@@ -113,10 +113,11 @@ def python_paths_kept():
 
 @contextlib.contextmanager
 def our_tasks_in_this_process(stream):
-    """The local runner starts a Python process per task, and each one imports Python, kfp,
-    pyarrow and the tokenizer library again (about a second a task). Our components run in this
+    """The local runner starts a Python process per task, and each one imports kfp, pyarrow
+    and the tokenizer library again. Our components run in this
     process instead, through the same KFP executor, with the same executor input: the same
-    function on the same inputs, the same bytes. A task whose command is not one of our
+    function on the same inputs, the same bytes (a task process's start-up alone, kfp imported
+    with its API client, is about two seconds). A task whose command is not one of our
     components' (a plug-in's) keeps its own process, as does one with environment variables.
     The stages' log lines go to `stream` on a logger of their own: the runner swaps the root
     logger's handlers around each task, and tasks of a ParallelFor run at once."""
@@ -124,13 +125,12 @@ def our_tasks_in_this_process(stream):
     import logging
     import traceback
 
-    from knowledge_mixing.io.memory import release_memory
-
     from kfp.dsl import executor
     from kfp.local import status
     from kfp.local import subprocess_task_handler as handler
 
     import components
+    from knowledge_mixing.io.memory import release_memory
 
     ours = {}
     for name in components.__all__:
