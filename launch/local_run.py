@@ -4,7 +4,9 @@ outputs (the cut files and summary.json) to the output folder as one transaction
 The runner's own logs go to a log file (and to the terminal with --verbose); the terminal gets
 one progress line per task and, on failure, one line: the error and the task it happened in.
 """
+import builtins
 import contextlib
+import importlib
 import json
 import os
 import re
@@ -21,6 +23,7 @@ from knowledge_mixing.logs import LOG_FORMAT, PROGRESS_MARK
 LOG_NAME = ".knowledge-mixing.log"
 """The last run's full log, inside the output folder."""
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+REAL_PRINT = builtins.print
 
 
 class LogRouter:
@@ -67,6 +70,12 @@ class LogRouter:
         if match := self.TASK_FAILED.search(line):
             self.failed_task = self.failed_task or match.group(1)
 
+    def into(self, stream) -> None:
+        """Every line to `stream` from now on, in a fork of this process: the parent's log file
+        and terminal, and a lock another thread of the parent may have held, are left alone."""
+        self._lock = threading.Lock()
+        self.log_file, self.terminal, self.verbose = None, stream, True
+
     def flush(self) -> None:
         if self.log_file is not None:
             with contextlib.suppress(OSError):
@@ -112,25 +121,22 @@ def python_paths_kept():
 
 
 @contextlib.contextmanager
-def our_tasks_in_this_process(stream):
+def our_tasks_in_forks(router: LogRouter):
     """The local runner starts a Python process per task, and each one imports kfp, pyarrow
-    and the tokenizer library again. Our components run in this
-    process instead, through the same KFP executor, with the same executor input: the same
-    function on the same inputs, the same bytes (a task process's start-up alone, kfp imported
-    with its API client, is about two seconds). A task whose command is not one of our
-    components' (a plug-in's) keeps its own process, as does one with environment variables.
-    The stages' log lines go to `stream` on a logger of their own: the runner swaps the root
-    logger's handlers around each task, and tasks of a ParallelFor run at once."""
-    import gc
+    and the tokenizer library again (about two seconds before any work). Our components run
+    instead in a fork of this process, which has imported them once, through the same KFP
+    executor with the same executor input: the same function on the same inputs, the same bytes.
+    Each task's memory goes back to the system when its fork ends, and the tasks of a ParallelFor
+    run on their own CPUs. A task whose command is not one of our components' (a plug-in's)
+    keeps its own process, as does one with environment variables. The fork's output reaches
+    the router line by line, as a task process's does; the stages log on a logger of their own
+    (the runner swaps the root logger's handlers around each task)."""
     import logging
-    import traceback
 
-    from kfp.dsl import executor
     from kfp.local import status
     from kfp.local import subprocess_task_handler as handler
 
     import components
-    from knowledge_mixing.io.memory import release_memory
 
     ours = {}
     for name in components.__all__:
@@ -138,6 +144,10 @@ def our_tasks_in_this_process(stream):
         container = component.component_spec.implementation.container
         ours[tuple(container.command)] = component
     original = handler.SubprocessTaskHandler.run
+    stages_log = logging.getLogger("knowledge_mixing")
+    lines = logging.StreamHandler(router)
+    lines.setFormatter(logging.Formatter(LOG_FORMAT))
+    forks = TaskForks(router)
 
     def run(task):
         command = task.full_command
@@ -146,19 +156,9 @@ def our_tasks_in_this_process(stream):
         if component is None or task.env_vars or "--executor_input" not in command:
             return original(task)
         executor_input = json.loads(command[command.index("--executor_input") + 1])
-        try:
-            executor.Executor(executor_input, component).execute()
-        except Exception:  # noqa: BLE001 — the task fails, as its process would, with its trace
-            traceback.print_exc(file=sys.stdout)
-            return status.Status.FAILURE
-        finally:  # what the task freed goes back to the system, as its process's exit would
-            gc.collect()
-            release_memory()
-        return status.Status.SUCCESS
+        succeeded = forks.run(component, executor_input)
+        return status.Status.SUCCESS if succeeded else status.Status.FAILURE
 
-    stages_log = logging.getLogger("knowledge_mixing")
-    lines = logging.StreamHandler(stream)
-    lines.setFormatter(logging.Formatter(LOG_FORMAT))
     stages_log.addHandler(lines)
     stages_log.setLevel(logging.INFO)
     stages_log.propagate = False
@@ -169,6 +169,78 @@ def our_tasks_in_this_process(stream):
         handler.SubprocessTaskHandler.run = original
         stages_log.removeHandler(lines)
         stages_log.propagate = True
+
+
+TASK_MODULES = ("knowledge_mixing.stages.load", "knowledge_mixing.stages.plan",
+                "knowledge_mixing.stages.replay", "knowledge_mixing.stages.count",
+                "knowledge_mixing.stages.gather", "knowledge_mixing.stages.mix",
+                "knowledge_mixing.stages.select", "transformers.models.auto.tokenization_auto")
+"""What the tasks import, imported once before the forks: each fork (and the counting processes
+each forks) starts with them."""
+
+
+class TaskForks:
+    """Runs a component's function in a fork of this process, its output read back line by
+    line. Forks made at once (a ParallelFor's) must not hold each other's output pipes open,
+    or a task would look unfinished until the other ends: each fork closes the others'."""
+
+    def __init__(self, router: LogRouter):
+        self.router = router
+        self._lock = threading.Lock()
+        self._pipe_ends: set[int] = set()  # write ends of the running forks' output pipes
+        for module in TASK_MODULES:
+            importlib.import_module(module)
+
+    def run(self, component, executor_input: dict) -> bool:
+        with self._lock:
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                self._in_fork(component, executor_input, read_end, write_end)
+            self._pipe_ends.add(write_end)
+        try:
+            with os.fdopen(read_end, encoding="utf-8", errors="replace") as output:
+                with self._lock:
+                    os.close(write_end)
+                    self._pipe_ends.discard(write_end)
+                for line in output:
+                    print(line, end="")
+        finally:
+            _, wait_status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(wait_status) == 0
+
+    def _in_fork(self, component, executor_input: dict, read_end: int, write_end: int):
+        """The fork's whole life: its output into the pipe, the task, and an exit that runs
+        nothing of the parent's (no atexit, no clean-up of the run's folders)."""
+        import gc
+        import signal
+        import traceback
+
+        from kfp.dsl import executor
+
+        code = 1
+        try:
+            for signum in (signal.SIGINT, signal.SIGTERM):  # stopped as a task process would be
+                signal.signal(signum, signal.SIG_DFL)
+            os.close(read_end)
+            for end in self._pipe_ends:
+                os.close(end)
+            os.dup2(write_end, 1)
+            os.dup2(write_end, 2)
+            os.close(write_end)
+            # the log handlers write to the router; so does everything printed
+            self.router.into(open(1, "w", buffering=1, encoding="utf-8", closefd=False))
+            sys.stdout = sys.stderr = self.router
+            builtins.print = REAL_PRINT  # the runner indents what the task prints, once
+            gc.freeze()  # the parent's objects: left alone, their pages stay shared
+            executor.Executor(executor_input, component).execute()
+            code = 0
+        except BaseException:  # noqa: BLE001 — the task fails, as its process would, with its trace
+            traceback.print_exc()
+        finally:
+            with contextlib.suppress(BaseException):
+                self.router.flush()
+            os._exit(code)
 
 
 @contextlib.contextmanager
@@ -188,13 +260,10 @@ def builtin_print_kept():
     """The local runner indents its tasks' output by replacing `print` while a task runs; two
     tasks of a ParallelFor running at once can leave the replacement in place for good. Put the
     real one back."""
-    import builtins
-
-    original = builtins.print
     try:
         yield
     finally:
-        builtins.print = original
+        builtins.print = REAL_PRINT
 
 
 @contextlib.contextmanager
@@ -224,6 +293,10 @@ def run_locally(sources: dict, output_dir: Path, parameters: dict, verbose: bool
     # resources do not apply on this machine.
     warnings.filterwarnings("ignore", message=".*non-Python base image", category=RuntimeWarning)
     warnings.filterwarnings("ignore", message=".*have no effect in the current local runner")
+    # Python 3.12+ warns that forking a process with threads may deadlock the fork on a lock
+    # another thread held: a task's fork writes only to its own pipe (TaskForks._in_fork)
+    warnings.filterwarnings("ignore", message=".*use of fork\\(\\) may lead to deadlocks",
+                            category=DeprecationWarning)
     with OutputFolder(output_dir) as folder:
         if folder.taken_over:
             print(f"  (the lock of a run that ended without releasing it was taken over: "
@@ -238,7 +311,7 @@ def run_locally(sources: dict, output_dir: Path, parameters: dict, verbose: bool
                 # stderr too: the runner's logging falls back to it while parallel tasks swap
                 # the root logger's handlers
                 with contextlib.redirect_stdout(router), contextlib.redirect_stderr(router), \
-                        builtin_print_kept(), our_tasks_in_this_process(router):
+                        builtin_print_kept(), our_tasks_in_forks(router):
                     outputs = build_pipeline(PipelineOptions(sources=tuple(sources)))(
                         **{uri_parameter(name): str(path.resolve())
                            for name, path in sources.items()},
@@ -249,8 +322,10 @@ def run_locally(sources: dict, output_dir: Path, parameters: dict, verbose: bool
         summary = json.loads(Path(outputs["run_summary"].path).read_text(encoding="utf-8"))
         for artifact, validation, card in zip(outputs["cuts"], outputs["validation_cuts"],
                                               outputs["cards"]):
-            folder.stage(artifact.metadata["file_name"], Path(artifact.path))
+            folder.stage(artifact.metadata["file_name"], Path(artifact.path),
+                         artifact.metadata["file_record"])
             if summary["recipe"]["validation_fraction"]:
-                folder.stage(validation.metadata["file_name"], Path(validation.path))
+                folder.stage(validation.metadata["file_name"], Path(validation.path),
+                             validation.metadata["file_record"])
             folder.stage(artifact.metadata["card_file_name"], Path(card.path))
         return folder.commit(summary)

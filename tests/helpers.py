@@ -241,14 +241,15 @@ def count_replay(replay: list[dict], work: Path, tokenizer: str | None = None) -
 
 @dataclass
 class Mixed:
-    """Every feasible cut mixed under one recipe: files, reports (the `mixed` metadata of
-    mix_stage) and the plan."""
+    """Every feasible cut mixed under one recipe: files, reports (the `mixed` and `validation`
+    metadata of mix_stage) and the plan."""
 
     work: Path
     plan: dict
     outputs: dict[int, Path] = field(default_factory=dict)
     validation: dict[int, Path] = field(default_factory=dict)
     reports: dict[int, dict] = field(default_factory=dict)
+    validation_reports: dict[int, dict] = field(default_factory=dict)
     markdown: dict[int, Path] = field(default_factory=dict)
 
 
@@ -282,6 +283,7 @@ def mix_counted(counted: Counted, work: Path, replay_counted: tuple[Path, list] 
                              str(mixed.markdown[cut]), sources, counted.counted,
                              str(counted.tokenizer_dir), check_with_trainer)
         mixed.reports[cut] = measured.metadata["mixed"]
+        mixed.validation_reports[cut] = measured.metadata["validation"]
     return mixed
 
 

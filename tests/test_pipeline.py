@@ -280,9 +280,10 @@ def test_quick_start_prints_the_readme_table(quick_start):
     assert printed[-len(table) - 1:] == [*table, "wrote 2 cut(s) and summary.json to output/mixed"]
 
 
-def test_the_quick_start_runs_our_tasks_in_its_own_process(quick_start):
-    """Only a task run by its own Python process logs through KFP's executor entry point; `run`
-    runs ours in its own process (launch/local_run.py), so its log has none of those lines."""
+def test_the_quick_start_runs_our_tasks_in_forks_of_its_process(quick_start):
+    """Only a task run by a Python process of its own logs through KFP's executor entry point;
+    `run` runs ours in forks of its process (launch/local_run.py), so its log has none of those
+    lines."""
     output, _ = quick_start
     log = (output / ".knowledge-mixing.log").read_text()
     assert "Executing task 'count-tokens'" in log and "[progress] count:" in log

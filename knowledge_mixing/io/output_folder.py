@@ -198,31 +198,47 @@ class OutputFolder:
         return {name: record for name, record in files.items() if _recorded_name(name)} \
             if isinstance(files, dict) else {}
 
-    def stage(self, name: str, source: Path) -> dict:
+    def stage(self, name: str, source: Path, record: dict | None = None) -> dict:
         """Put `source` into the staging folder as `name`, synced: a second name for the same
         file where it is on this disk already (the run's work folder is), else a copy; return its
-        record (sha256, bytes, rows). A full disk stops here, with the previous output
-        untouched."""
+        record (sha256, bytes, rows). `record` is what the writer measured of `source`: a second
+        name holds the same bytes, so it is not read again; a copy is measured as it is made.
+        A full disk stops here, with the previous output untouched."""
         self.staging.mkdir(exist_ok=True)
         target = self.staging / name
-        digest, size, rows = hashlib.sha256(), 0, 0
         try:
             try:
                 os.link(source, target)
+                linked = True
             except OSError:  # another file system, or one without hard links: copy
-                with open(source, "rb") as reader, open(target, "wb") as writer:
-                    while block := reader.read(COPY_BLOCK):
-                        writer.write(block)
-            with open(target, "rb") as staged:
-                while block := staged.read(COPY_BLOCK):
-                    digest.update(block)
-                    size += len(block)
-                    rows += block.count(b"\n")
-                os.fsync(staged.fileno())
+                linked = False
+            if linked and record is not None:
+                with open(target, "rb") as staged:
+                    os.fsync(staged.fileno())
+                measured = {key: record[key] for key in ("sha256", "bytes", "rows")}
+                measured["bytes"], measured["rows"] = int(measured["bytes"]), int(measured["rows"])
+            else:
+                measured = self._copied(source, target, linked)
         except OSError as e:
             raise self._write_error(e, name) from e
-        self.staged[name] = {"sha256": digest.hexdigest(), "bytes": size, "rows": rows}
-        return self.staged[name]
+        self.staged[name] = measured
+        return measured
+
+    @staticmethod
+    def _copied(source: Path, target: Path, linked: bool) -> dict:
+        """The record of `target`, read as it is copied from `source` (or, already linked,
+        read once), synced."""
+        digest, size, rows = hashlib.sha256(), 0, 0
+        with open(source, "rb") as reader, open(target, "rb" if linked else "wb") as staged:
+            while block := reader.read(COPY_BLOCK):
+                if not linked:
+                    staged.write(block)
+                digest.update(block)
+                size += len(block)
+                rows += block.count(b"\n")
+            staged.flush()
+            os.fsync(staged.fileno())
+        return {"sha256": digest.hexdigest(), "bytes": size, "rows": rows}
 
     def _write_error(self, error: OSError, name: str) -> OutputError:
         if error.errno in DISK_FULL:

@@ -2,6 +2,7 @@
 its data card and what went in and why (docs/behaviour.md#recipe-order, #outputs)."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import random
@@ -76,6 +77,7 @@ class _Lines:
         self.file = open(f"{path}.partial", "wb")
         self.held: list[pa.Array] = []
         self.count = 0
+        self.digest, self.bytes = hashlib.sha256(), 0
 
     def add(self, lines: pa.ChunkedArray) -> None:
         self.count += len(lines)
@@ -89,19 +91,26 @@ class _Lines:
             if len(chunk):
                 _, offsets, data = chunk.buffers()
                 offsets = memoryview(offsets).cast("i")  # int32: a string array's offsets
-                self.file.write(memoryview(data)[offsets[chunk.offset]:
-                                                 offsets[chunk.offset + len(chunk)]])
+                block = memoryview(data)[offsets[chunk.offset]:offsets[chunk.offset + len(chunk)]]
+                self.file.write(block)
+                self.digest.update(block)
+                self.bytes += len(block)
 
-    def close(self) -> None:
-        """Write what is held in the seeded order and make the file appear complete."""
+    def close(self) -> dict:
+        """Write what is held in the seeded order and make the file appear complete, on disk.
+        Returns its record (sha256, bytes, rows), measured as it was written: the output folder
+        takes the file by a second name and need not read it again."""
         if self.held:
             lines = pa.chunked_array(self.held, pa.string())
             order = list(range(len(lines)))
             random.Random(self.shuffle_seed).shuffle(order)
             for start in range(0, len(order), SHUFFLE_CHUNK):
                 self._write(lines.take(pa.array(order[start:start + SHUFFLE_CHUNK])))
+        self.file.flush()
+        os.fsync(self.file.fileno())
         self.file.close()
         os.replace(f"{self.path}.partial", self.path)
+        return {"sha256": self.digest.hexdigest(), "bytes": self.bytes, "rows": self.count}
 
 
 def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, output_path: str,
@@ -176,8 +185,7 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
                 examples[f"replay {source.path}"] = taken["row_json"][0].as_py()
             replay_sources.append({"path": source.path, **report})
         del replay
-    training.close()
-    validation.close()
+    training_record, validation_record = training.close(), validation.close()
 
     per_set = statistics.per_set()
     replay_samples = sum(s["mixed"]["samples"] for s in replay_sources)
@@ -199,6 +207,8 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
         "token_length_percentiles": token_length_percentiles(statistics.lengths),
         "knowledge": knowledge,
         "replay": replay_sources,
+        "file_record": training_record,
+        "validation_file_record": validation_record,
         "validation": {"samples": validation.count,
                        "tokens": sum(validation_statistics.lengths),
                        "sets": validation_statistics.per_set()},
@@ -244,7 +254,7 @@ def mix_stage(samples_path: str, replay_path: str, plan_path: str, cut: int, out
     `tokenizer_dir`)."""
     planned, recipe = read_plan(plan_path)
     stats = mix_cut_file(samples_path, replay_path, recipe, cut, output_path, validation_path)
-    examples = stats.pop("examples")
+    examples, validation_record = stats.pop("examples"), stats.pop("validation_file_record")
     stats["input_sha256"] = {**planned["input_sha256"],
                              **{s["path"]: s["sha256"] for s in replay_sources}}
     for account, source in zip(stats["replay"], replay_sources):
@@ -272,5 +282,6 @@ def mix_stage(samples_path: str, replay_path: str, plan_path: str, cut: int, out
     return Measured({
         "mixed": stats,
         "validation": {**stats["validation"], "cut": stats["cut"],
-                       "file_name": validation_file_name(stats["cut"])},
+                       "file_name": validation_file_name(stats["cut"]),
+                       "file_record": validation_record},
     }, metrics)

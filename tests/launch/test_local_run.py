@@ -2,9 +2,13 @@
 file, the failing task's own error kept), and the outputs committed to the output folder. The
 pipeline is a stand-in here, whose outputs are those of the components' chain on the example
 data; real local-runner runs: tests/test_pipeline.py; faults: tests/test_faults.py."""
+import contextlib
 import io
 import json
+import os
 import threading
+import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -14,7 +18,7 @@ from standins import artifact, as_kfp_returns, example_chain
 import pipeline
 from knowledge_mixing.errors import LocalRunError
 from knowledge_mixing.logs import PROGRESS_MARK
-from launch.local_run import LOG_NAME, LogRouter, run_locally
+from launch.local_run import LOG_NAME, LogRouter, TaskForks, run_locally
 
 FAILED = "Pipeline 'knowledge-mixing' finished with status FAILURE. Inner task failed: 'plan-cuts'."
 
@@ -52,6 +56,80 @@ def test_the_router_keeps_the_last_exception_line_and_the_failed_task():
     message = routed.failure(RuntimeError(FAILED), pipeline_output := "out")
     assert message.startswith("Exception: File too large (os error 27); the disk of out ")
     assert message.endswith("(in task count-tokens)") and pipeline_output
+
+
+# ------------------------------------------------------------------- our tasks in forks
+
+@dsl.component
+def fork_task(text: str, seconds: float, allocate_mb: int) -> int:
+    """Prints `text` (or raises it as an error), holds `allocate_mb` for `seconds`; its pid."""
+    import os
+    import time
+
+    if text.startswith("fail"):
+        raise ValueError(text)
+    held = bytearray(allocate_mb << 20)
+    print(f"said {text} in {len(held) >> 20} MB")
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def executor_input(tmp_path, name: str, text: str, seconds: float = 0, allocate_mb: int = 0):
+    """What the local runner hands a task (kfp/local/executor_input_utils.py): its parameters
+    and where its outputs go."""
+    folder = tmp_path / name
+    folder.mkdir()
+    return {"inputs": {"parameterValues": {"text": text, "seconds": seconds,
+                                           "allocate_mb": allocate_mb}},
+            "outputs": {"parameters": {"Output": {"outputFile": str(folder / "Output")}},
+                        "outputFile": str(folder / "executor_output.json")}}
+
+
+def returned(inputs: dict) -> int:
+    output = json.loads(Path(inputs["outputs"]["outputFile"]).read_text())
+    return int(output["parameterValues"]["Output"])
+
+
+def resident_mb() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) >> 10
+
+
+def test_a_task_runs_in_a_fork_and_its_output_reaches_the_router(tmp_path, capsys):
+    routed, log, _ = router(verbose=True)
+    forks = TaskForks(routed)
+    inputs = executor_input(tmp_path, "said", "hello", allocate_mb=300)
+    before = resident_mb()
+    with contextlib.redirect_stdout(routed):
+        assert forks.run(fork_task, inputs) is True
+    assert returned(inputs) not in (0, os.getpid())  # a process of its own ...
+    assert "said hello in 300 MB" in log.getvalue()  # ... whose lines the run logs
+    assert resident_mb() - before < 100  # whose memory went with it
+
+
+def test_a_failing_task_fails_with_its_error_line(tmp_path):
+    routed, _, _ = router()
+    with contextlib.redirect_stdout(routed):
+        assert TaskForks(routed).run(fork_task, executor_input(tmp_path, "t", "fail: no")) is False
+    assert routed.last_error == "ValueError: fail: no"
+
+
+def test_forks_made_at_once_do_not_wait_for_each_other(tmp_path):
+    """A ParallelFor's tasks: the short one ends while the long one (forked first, its output
+    pipe open) still runs."""
+    routed, log, _ = router(verbose=True)
+    forks = TaskForks(routed)
+    slow = threading.Thread(target=forks.run,
+                            args=(fork_task, executor_input(tmp_path, "slow", "slow", seconds=4)))
+    with contextlib.redirect_stdout(routed):
+        slow.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        assert forks.run(fork_task, executor_input(tmp_path, "quick", "quick")) is True
+        took = time.monotonic() - started
+        slow.join()
+    assert took < 2.5, f"the quick task took {took:.1f}s: it waited for the slow one"
+    assert "said quick" in log.getvalue() and "said slow" in log.getvalue()
 
 
 def test_the_router_assembles_lines_per_thread():

@@ -2,8 +2,10 @@
 recipe step on real cuts (docs/behaviour.md#sampling, #nesting, #recipe-order, #determinism,
 #outputs). Samples are counted once per session (the `counted` fixture); each test mixes them
 under its own recipe with the plan and mix stages."""
+import hashlib
 import json
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -191,6 +193,25 @@ def test_the_data_card_says_what_the_cut_holds_and_where_it_came_from(plain, cou
     samples = card.split("## One sample per set and replay source (strings shortened)")[1]
     assert [line[4:] for line in samples.splitlines() if line.startswith("### ")] == list(SET_NAMES)
     assert "more characters]" in samples
+
+
+def file_record(path: Path) -> dict:
+    data = path.read_bytes()
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+            "rows": data.count(b"\n")}
+
+
+def test_each_file_is_measured_as_it_is_written(counted, tmp_path):
+    """The record the output folder keeps of a cut and its validation file (sha256, bytes,
+    rows) is taken while writing, shuffled or not, so the commit need not read them again."""
+    for shuffle in (False, True):
+        mixed = mix_counted(counted("mixed"), tmp_path / str(shuffle), cuts=[1, 5],
+                            validation_fraction=0.25, shuffle=shuffle)
+        for cut in (1, 5):
+            assert mixed.reports[cut]["file_record"] == file_record(mixed.outputs[cut])
+            assert mixed.validation_reports[cut]["file_record"] == \
+                file_record(mixed.validation[cut])
+            assert mixed.validation_reports[cut]["file_record"]["rows"] > 0
 
 
 def test_no_temporary_file_is_left_behind(plain):
