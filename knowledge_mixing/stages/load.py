@@ -42,9 +42,10 @@ from . import Measured
 
 log = logging.getLogger(__name__)
 
-READ_BLOCK = 4 << 20
-"""Bytes pyarrow parses at a time: memory stays near a few blocks whatever the file's size."""
-MAX_READ_BLOCK = 256 << 20
+READ_BLOCK = 2 << 20
+"""Bytes pyarrow parses at a time. Its streaming reader reads 32 blocks ahead of the parse (on
+threads of its own, which is what makes it fast), so a task's memory holds about 32 blocks,
+whatever the file's size."""
 LAYOUT_ALL_COLUMNS = "sdg_hub 0.4 – 0.9.0 (every column)"
 LAYOUT_OUTPUT_COLUMNS = "sdg_hub 0.9.1+ (output columns only)"
 
@@ -262,6 +263,40 @@ def _explain(path: Path, kset: KnowledgeSet, options: LoadOptions, error: Except
     raise InputError(f"{path}: cannot be read as JSON Lines ({error})") from error
 
 
+class LineTooLong(Exception):
+    """A line far longer than any sample: the line-by-line reader names it."""
+
+
+def line_blocks(source, block_size: int, max_line_bytes: int):
+    """The file in blocks of whole lines, about `block_size` bytes each (a longer line is a block
+    of its own)."""
+    pending = b""
+    while data := source.read(block_size):
+        data = pending + data
+        end = data.rfind(b"\n") + 1
+        if end == 0:  # no line ends in this block yet
+            if len(data) > max_line_bytes:
+                raise LineTooLong
+            pending = data
+            continue
+        yield memoryview(data)[:end]
+        pending = data[end:]
+    if pending:
+        yield memoryview(pending)
+
+
+def whole_line_batches(source, parse_options, max_line_bytes: int):
+    """The file parsed a block of whole lines at a time, for a file with a line longer than
+    READ_BLOCK: pyarrow's streaming reader would need blocks as long as that line, and read 32
+    of them ahead."""
+    for block in line_blocks(source, READ_BLOCK, max_line_bytes):
+        if not bytes(block).isspace():
+            yield from pa_json.read_json(
+                pa.BufferReader(block), parse_options=parse_options,
+                read_options=pa_json.ReadOptions(block_size=len(block), use_threads=False),
+            ).to_batches()
+
+
 def read_set_file(path: Path, kset: KnowledgeSet, options: LoadOptions, counts: SetCounts,
                   sha256: dict[Path, str], columns: FileColumns):
     """Yield one JSONL file's normalised rows in batches, counting every row read or dropped and
@@ -270,19 +305,22 @@ def read_set_file(path: Path, kset: KnowledgeSet, options: LoadOptions, counts: 
 
     pyarrow parses the file in blocks, keeping only the columns of `projection` (the prompt and
     raw-reply columns of old layouts are skipped by the parser, never built). A line longer than
-    a block restarts the parse with larger blocks, past the rows already yielded; on any other
-    problem the file is re-read line by line so the error names its line and column."""
-    rows_before, block_size = counts.rows_read, READ_BLOCK
-    while True:
+    a block restarts the parse a block of whole lines at a time, past the rows already yielded;
+    on any other problem the file is re-read line by line so the error names its line and
+    column."""
+    rows_before = counts.rows_read
+    parse_options = pa_json.ParseOptions(explicit_schema=projection(kset),
+                                         unexpected_field_behavior="ignore")
+    for whole_lines in (False, True):
         try:
-            read_options = pa_json.ReadOptions(block_size=block_size, use_threads=True)
-            parse_options = pa_json.ParseOptions(explicit_schema=projection(kset),
-                                                 unexpected_field_behavior="ignore")
             skip = counts.rows_read - rows_before  # yielded before a restart
             # the reader closed before the file: its threads must not outlive the read (a task
             # process once aborted at exit, "terminate called without an active exception")
-            with HashingFile(path) as source, contextlib.closing(pa_json.open_json(
-                    source, read_options=read_options, parse_options=parse_options)) as reader:
+            with HashingFile(path) as source, contextlib.closing(
+                    whole_line_batches(source, parse_options, 16 * options.max_sample_chars)
+                    if whole_lines else pa_json.open_json(
+                        source, parse_options=parse_options,
+                        read_options=pa_json.ReadOptions(block_size=READ_BLOCK))) as reader:
                 for batch in reader:
                     fresh = batch.to_pylist()[skip:]
                     skip = max(0, skip - batch.num_rows)
@@ -292,15 +330,14 @@ def read_set_file(path: Path, kset: KnowledgeSet, options: LoadOptions, counts: 
                 sha256[path] = source.sha256.hexdigest()
             return
         except pa.ArrowInvalid as error:
-            if "straddl" in str(error) and block_size < MAX_READ_BLOCK:
-                block_size *= 8
+            if "straddl" in str(error) and not whole_lines:
                 continue
             if counts.rows_read == rows_before and "Empty JSON stream" in str(error):
                 raise InputError(f"{path}: the file holds no rows; re-run the {kset.name} flow "
                                  "or remove the file") from error
             _explain(path, kset, options, error)
-        except (InputError, UnicodeDecodeError) as error:  # pyarrow leaves UTF-8 to Python
-            _explain(path, kset, options, error)
+        except (InputError, UnicodeDecodeError, LineTooLong) as error:
+            _explain(path, kset, options, error)  # pyarrow leaves UTF-8 to Python
 
 
 class Step03Reader:

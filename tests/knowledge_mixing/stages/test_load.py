@@ -2,6 +2,7 @@
 normalisation, cleaning and bad input named (docs/behaviour.md#input-the-generation-steps-output,
 #sdg_hub-layouts, #normalisation)."""
 import hashlib
+import json
 import logging
 
 import pyarrow.parquet as pq
@@ -357,6 +358,29 @@ def test_a_line_longer_than_a_parse_block_is_read(tmp_path, monkeypatch):
     assert metadata["sets"]["key_facts_to_qa"]["rows_read"] == 40
     assert metadata["input_sha256"]["key_facts_to_qa/gen.jsonl"] == \
         hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_long_line_is_parsed_in_blocks_of_whole_lines_no_longer_than_it(tmp_path, monkeypatch):
+    """pyarrow's streaming reader reads 32 blocks ahead: grown to a 10 KB line, that is 320 KB
+    read ahead (a 30 MB raw document: a gigabyte). The restart parses one block of whole lines
+    at a time instead, none longer than the long line and a block."""
+    from knowledge_mixing.stages import load as load_module
+
+    monkeypatch.setattr(load_module, "READ_BLOCK", 1 << 10)
+    parsed, read_json = [], load_module.pa_json.read_json
+
+    def recorded(source, **options):
+        parsed.append(options["read_options"].block_size)
+        return read_json(source, **options)
+
+    monkeypatch.setattr(load_module.pa_json, "read_json", recorded)
+    rows = [good_row(question=f"q{i}?") for i in range(200)]
+    rows[150] = good_row(question="long " * 2000 + "?")
+    write_jsonl(tmp_path / "in" / "key_facts_to_qa" / "gen.jsonl", rows)
+    loaded, _ = load(tmp_path / "in", tmp_path)
+    assert [r["question"] for r in loaded] == [r["question"] for r in rows]
+    longest = max(len(json.dumps(row).encode()) for row in rows)
+    assert len(parsed) > 20 and max(parsed) <= longest + (1 << 10) + 1
 
 
 def test_bytes_that_are_not_utf8_name_line_and_column(tmp_path):
