@@ -29,7 +29,11 @@ MARKERS = (*TRAINER_MARKERS, SPLIT_MARKER)
 JUNCTION_WINDOW = 48
 ENCODE_BATCH = 2048
 REMEMBERED_TEXTS = 50_000
-"""Beyond this many remembered pieces, forget all but those of the latest call."""
+"""Beyond this many remembered junction windows, forget them all (they are short)."""
+REMEMBERED_CHARS = 8_000_000
+"""Beyond this many characters of remembered pieces, forget all but those of the latest call:
+pieces recur within a chunk of rows and the next (a summary's questions come together), and a
+count of pieces would let long documents fill the memory."""
 PROBES = ("Hello world.", " leading space", "\n\nWhat is it?", "Ünïcödé text", "x", "42.\n")
 
 
@@ -84,6 +88,7 @@ class TokenCounter:
             tokenizer.chat_template, lambda conversations: tokenizer.apply_chat_template(
                 conversations, tokenize=False))
         self.lengths: dict[str, int] = {}
+        self._remembered_chars = 0
         self.encoded = 0
         self.junctions = {"cut": 0, "kept whole": 0}
         self._pre_tokens: dict[str, list[str]] = {}  # junction windows of heads, which recur
@@ -149,10 +154,12 @@ class TokenCounter:
         return wrapped
 
     def _remember(self, texts: set[str]) -> None:
-        if len(self.lengths) > REMEMBERED_TEXTS:  # pieces recur within a chunk of rows
+        if self._remembered_chars > REMEMBERED_CHARS:
             self.lengths = {t: n for t, n in self.lengths.items() if t in texts}
+            self._remembered_chars = sum(map(len, self.lengths))
         new = sorted(t for t in texts if t not in self.lengths)
         self.encoded += len(new)
+        self._remembered_chars += sum(map(len, new))
         for start in range(0, len(new), ENCODE_BATCH):
             batch = new[start:start + ENCODE_BATCH]
             for text, ids in zip(batch, self._encode(batch)):

@@ -88,6 +88,9 @@ class ClusterSettings:
 
     resources: dict = field(default_factory=dict)
     """Task → Resources, over TASK_RESOURCES."""
+    set_resources: bool = True
+    """False for the local runner, which has no use for them: kfp's resource setters each read
+    the call stack's source files, half a second for the pipeline."""
     cache: bool = False
     """Cache the mixing tasks. Off by default: the reading step's cache key names its input
     artifact, not the content at its URI, so new data at the same URI would get the old cuts."""
@@ -113,11 +116,12 @@ class ClusterSettings:
 
     def apply(self, task: dsl.PipelineTask) -> dsl.PipelineTask:
         """A mixing task: its resources, caching, and the volume."""
-        name = task.component_spec.name.replace("-", "_")
-        resources = self.resources.get(name, TASK_RESOURCES[name])
-        task.set_cpu_request(resources.cpu_request).set_cpu_limit(resources.cpu_limit)
-        task.set_memory_request(resources.memory_request)
-        task.set_memory_limit(resources.memory_limit)
+        if self.set_resources:
+            name = task.component_spec.name.replace("-", "_")
+            resources = self.resources.get(name, TASK_RESOURCES[name])
+            task.set_cpu_request(resources.cpu_request).set_cpu_limit(resources.cpu_limit)
+            task.set_memory_request(resources.memory_request)
+            task.set_memory_limit(resources.memory_limit)
         task.set_caching_options(self.cache)
         return self.mount_volume(task)
 

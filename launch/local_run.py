@@ -286,11 +286,12 @@ def run_locally(sources: dict, output_dir: Path, parameters: dict, verbose: bool
     paths, imported by URI) and commit its outputs to output_dir."""
     from kfp import local
 
+    from launch.cluster import ClusterSettings
     from pipeline import PipelineOptions, build_pipeline, uri_parameter
 
     # The local runner warns that our base image may not be Python (it is, and locally the
     # components run on this environment's installed copy of the same code) and that cluster
-    # resources do not apply on this machine.
+    # settings do not apply on this machine.
     warnings.filterwarnings("ignore", message=".*non-Python base image", category=RuntimeWarning)
     warnings.filterwarnings("ignore", message=".*have no effect in the current local runner")
     # Python 3.12+ warns that forking a process with threads may deadlock the fork on a lock
@@ -312,7 +313,8 @@ def run_locally(sources: dict, output_dir: Path, parameters: dict, verbose: bool
                 # the root logger's handlers
                 with contextlib.redirect_stdout(router), contextlib.redirect_stderr(router), \
                         builtin_print_kept(), our_tasks_in_forks(router):
-                    outputs = build_pipeline(PipelineOptions(sources=tuple(sources)))(
+                    outputs = build_pipeline(PipelineOptions(
+                        settings=ClusterSettings(set_resources=False), sources=tuple(sources)))(
                         **{uri_parameter(name): str(path.resolve())
                            for name, path in sources.items()},
                         **parameters).outputs

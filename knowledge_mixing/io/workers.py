@@ -98,7 +98,7 @@ class OrderedPool:
                 self.pool = concurrent.futures.ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("fork"),
                     initializer=_start_process, initargs=(self.initializer, self.initargs))
-                self.pool.submit(int).result()  # the processes start now, not at the first item
+                self.pool.submit(int)  # the processes start now, not at the first item
             finally:
                 gc.unfreeze()
         else:

@@ -131,22 +131,25 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
 
 
 _worker_settings: tuple = ()
-_worker_counter: TokenCounter | None = None
+_worker_counter: TokenCounter | Exception | None = None
 
 
 def _start_worker(tokenizer: str, trust_remote_code: bool, save_gpt_oss_format: bool) -> None:
+    """Each counting process loads its own tokenizer as it starts, while the feeding process
+    ranks the rows (held once in the feeding process, the tokenizer would weigh on every one of
+    them). A tokenizer that cannot be loaded fails the process's first chunk, whose error
+    reaches the stage."""
     global _worker_settings, _worker_counter
-    _worker_settings, _worker_counter = (tokenizer, trust_remote_code, save_gpt_oss_format), None
+    _worker_settings = (tokenizer, trust_remote_code, save_gpt_oss_format)
+    try:
+        _worker_counter = TokenCounter(load_tokenizer(tokenizer, trust_remote_code))
+    except Exception as error:  # noqa: BLE001 — raised again by _counter, with the first chunk
+        _worker_counter = error
 
 
 def _counter() -> TokenCounter:
-    """The process's counter, made on its first chunk: each counting process loads its own
-    tokenizer (held once in the process that feeds them, it would weigh on every one of them),
-    and a tokenizer that cannot be loaded fails that chunk, whose error reaches the stage."""
-    global _worker_counter
-    if _worker_counter is None:
-        tokenizer, trust_remote_code, _ = _worker_settings
-        _worker_counter = TokenCounter(load_tokenizer(tokenizer, trust_remote_code))
+    if isinstance(_worker_counter, Exception):
+        raise _worker_counter
     return _worker_counter
 
 
