@@ -3,13 +3,15 @@ what the cut holds and where it came from (docs/behaviour.md#data-card).
 
 It is rendered from what the mix stage measured (the cut's report) and what the load measured
 (the plan carries it): inputs and their fingerprints, counts and what was dropped and why, token
-lengths, the effective recipe, the tokenizer, the trainer check, one sample row per set.
+lengths, the effective recipe, the tokenizer, the trainer check, one sample row per set. What
+came through KFP metadata comes back with its keys in any order: tables are put in set order.
 """
 from __future__ import annotations
 
 import json
 
 from .report import token_length_histogram_markdown
+from .run_summary import files_in_set_order, in_set_order
 
 SHOWN_CHARACTERS = 240
 """A sample row's strings are cut to this many characters on the card."""
@@ -38,8 +40,10 @@ def inputs_markdown(report: dict, load: dict) -> list[str]:
     lines = ["## Inputs", "", "| input | sha256 | sdg_hub layout | document from | raw document "
              "from | reasoning from |", "|---|---|---|---|---|---|"]
     files = load.get("files", {})
-    for name, sha256 in report["input_sha256"].items():
-        described = files.get(name)
+    knowledge = list(files_in_set_order({n: files[n] for n in report["input_sha256"] if n in files}))
+    replay = [n for n in report["input_sha256"] if n not in files]
+    for name in knowledge + replay:
+        sha256, described = report["input_sha256"][name], files.get(name)
         if described is None:  # a replay source
             lines.append(f"| replay {name} | `{sha256}` | chat JSONL | | | |")
             continue
@@ -55,7 +59,7 @@ def load_markdown(load: dict) -> list[str]:
              "| set | rows read | dropped: GPT-OSS question filter | dropped: empty response | "
              "kept | exact duplicates | raw document spelled otherwise | document spelled "
              "otherwise |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for name, c in load.get("sets", {}).items():
+    for name, c in in_set_order(load.get("sets", {})).items():
         lines.append(f"| {name} | {c['rows_read']:,} | {c['dropped_gpt_oss_filter']:,} | "
                      f"{c['dropped_empty_response']:,} | {c['rows_kept']:,} | "
                      f"{c['duplicate_samples']:,} | {c['raw_document_whitespace_variants']:,} | "
@@ -121,7 +125,7 @@ def tokenizer_markdown(tokenizer: dict) -> list[str]:
              f"Chat template sha256: `{sha256.get('chat_template') or 'unknown'}`", ""]
     if sha256.get("files"):
         lines += ["| file | sha256 |", "|---|---|"]
-        lines += [f"| {name} | `{digest}` |" for name, digest in sha256["files"].items()]
+        lines += [f"| {name} | `{digest}` |" for name, digest in sorted(sha256["files"].items())]
     else:
         lines.append("Its files were not seen (a hub id, read from the hub's cache).")
     return lines

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import math
 
+from .sets import SET_NAMES
+
 HISTOGRAM_BINS = 10
 BAR_WIDTH = 30
 
 
-def whole_numbers(value):
-    """KFP hands numbers back from artifact metadata as floats; restore the integers."""
+def from_metadata(value):
+    """What KFP hands back from artifact metadata and parameters as it was written: numbers come
+    back as floats (the integers are restored) and mappings with their keys in any order (put in
+    one order, so that what is written from them is the same from run to run: set names and
+    `set/file` names in set order, other keys sorted)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        return {k: whole_numbers(v) for k, v in value.items()}
+        return {k: from_metadata(value[k]) for k in sorted(value, key=_key_order)}
     if isinstance(value, list):
-        return [whole_numbers(v) for v in value]
+        return [from_metadata(v) for v in value]
     return value
+
+
+def _key_order(key) -> tuple:
+    set_name, _, rest = str(key).partition("/")
+    return (0, SET_NAMES.index(set_name), rest) if set_name in SET_NAMES else (1, 0, str(key))
 
 
 def token_length_histogram(lengths: list[int], bins: int = HISTOGRAM_BINS) -> list[dict]:
@@ -55,7 +65,7 @@ def token_length_histogram_markdown(histogram: list[dict]) -> list[str]:
 
 def cuts_comparison_markdown(reports: list[dict], training_cut: int) -> str:
     """All produced cuts side by side, with the one training uses marked."""
-    set_names = list(dict.fromkeys(name for r in reports for name in r["sets"]))
+    set_names = [name for name in SET_NAMES if any(name in r["sets"] for r in reports)]
     lines = [
         f"# Cuts produced (training uses cut {training_cut})",
         "",

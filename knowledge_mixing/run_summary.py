@@ -2,7 +2,7 @@
 metadata (docs/behaviour.md#outputs)."""
 from __future__ import annotations
 
-from .report import whole_numbers
+from .report import from_metadata
 from .sets import SET_NAMES
 from .trainer_check import summary_line
 
@@ -44,10 +44,10 @@ def run_summary(parameters: dict, load: dict, plan: dict, counted: dict, cuts: l
                 training_cut) -> dict:
     """One document that explains a run's outputs: what was read, planned and written, under
     which recipe, from which input bytes."""
-    load, counted, cuts = whole_numbers(load), whole_numbers(counted), whole_numbers(cuts)
+    load, counted, cuts = from_metadata(load), from_metadata(counted), from_metadata(cuts)
     recipe = plan["recipe"]
     return {
-        "parameters": whole_numbers(parameters),
+        "parameters": from_metadata(parameters),
         "recipe": recipe,
         "recipe_sha256": plan["recipe_sha256"],
         "input_sha256": {k: v for report in cuts for k, v in report["input_sha256"].items()},
@@ -83,7 +83,7 @@ def run_summary(parameters: dict, load: dict, plan: dict, counted: dict, cuts: l
             }
             for report in sorted(cuts, key=lambda r: r["cut"])
         },
-        "training_cut": whole_numbers(training_cut),
+        "training_cut": from_metadata(training_cut),
     }
 
 

@@ -124,6 +124,21 @@ def load_tokenizer(name: str, trust_remote_code: bool = False):
     return tokenizer
 
 
+BUILD_COPIES = ("_vocab", "_merges")
+"""What transformers keeps of the Python vocabulary and merges it built a fast tokenizer from
+(`TokenizersBackend` subclasses such as Qwen2Tokenizer; 80 MB for Qwen's): they serve only to
+build it and to save some slow formats."""
+
+
+def without_build_copies(tokenizer):
+    """The tokenizer less BUILD_COPIES, for a process that only counts with it: encoding,
+    added tokens and the chat template go through the built tokenizer."""
+    for name in BUILD_COPIES:
+        if name in vars(tokenizer):
+            delattr(tokenizer, name)
+    return tokenizer
+
+
 def tokenizer_folder(name: str) -> Path | None:
     """The folder a tokenizer setting names (the bundled one's, a directory), or None for a hub
     id (its files live in the hub's cache)."""

@@ -22,7 +22,9 @@ from ..rows import build_messages, knowledge_metadata, output_row_json
 from ..sampling import cut_mask, parse_cut_sizes, rank_rows, text_id
 from ..sets import SAMPLED_SET_NAMES, knowledge_set
 from ..token_counter import TokenCounter
-from ..tokenizer import chat_template_sha256, files_sha256, load_tokenizer, tokenizer_folder
+from ..tokenizer import (
+    chat_template_sha256, files_sha256, load_tokenizer, tokenizer_folder, without_build_copies,
+)
 from ..logs import progress
 from . import Measured
 
@@ -142,7 +144,8 @@ def _start_worker(tokenizer: str, trust_remote_code: bool, save_gpt_oss_format: 
     global _worker_settings, _worker_counter
     _worker_settings = (tokenizer, trust_remote_code, save_gpt_oss_format)
     try:
-        _worker_counter = TokenCounter(load_tokenizer(tokenizer, trust_remote_code))
+        _worker_counter = TokenCounter(
+            without_build_copies(load_tokenizer(tokenizer, trust_remote_code)))
     except Exception as error:  # noqa: BLE001 — raised again by _counter, with the first chunk
         _worker_counter = error
 

@@ -18,7 +18,7 @@ from ..errors import ParameterError
 from ..io.memory import release_memory
 from ..logs import progress
 from ..recipe import Recipe
-from ..report import token_length_histogram, token_length_percentiles, whole_numbers
+from ..report import token_length_histogram, token_length_percentiles, from_metadata
 from ..run_summary import card_file_name, cut_file_name, validation_file_name
 from ..sampling import cut_mask, parse_cut_sizes
 from ..sets import SET_NAMES
@@ -267,7 +267,7 @@ def mix_stage(samples_path: str, replay_path: str, plan_path: str, cut: int, out
     stats["file_name"] = cut_file_name(stats["cut"])
     stats["card_file_name"] = card_file_name(stats["cut"])
     Path(card_path).write_text(
-        data_card_markdown(stats, whole_numbers(planned["load"]), examples), encoding="utf-8")
+        data_card_markdown(stats, from_metadata(planned["load"]), examples), encoding="utf-8")
     metrics = {"cut": stats["cut"], "samples": stats["samples"], "tokens": stats["tokens"],
                "max_token_length": stats["max_token_length"],
                "validation_samples": stats["validation"]["samples"]}

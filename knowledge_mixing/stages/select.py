@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import ParameterError
 from ..logs import progress
 from ..parameters import STAGE_PARAMETERS
-from ..report import cuts_comparison_markdown, whole_numbers
+from ..report import cuts_comparison_markdown, from_metadata
 from ..run_summary import run_summary
 from . import Measured
 
@@ -36,7 +36,7 @@ def select_stage(cuts: list[tuple[str, dict]], train_cut: int, training_path: st
                  comparison_path: str) -> Measured:
     """Copy the chosen cut (path, metadata) to the training dataset, and compare every produced
     cut in Markdown."""
-    reports = [whole_numbers(dict(metadata)) for _, metadata in cuts]
+    reports = [from_metadata(dict(metadata)) for _, metadata in cuts]
     chosen = select_training_cut([r["cut"] for r in reports], train_cut)
     path, metadata = cuts[chosen]
     try:  # a second name for the same file where both are on one disk (a local run)

@@ -4,7 +4,7 @@ from knowledge_mixing.report import (
     token_length_histogram,
     token_length_histogram_markdown,
     token_length_percentiles,
-    whole_numbers,
+    from_metadata,
 )
 
 
@@ -49,6 +49,19 @@ def test_comparison_marks_the_training_cut():
     assert text.index("| 1 | 9 |") < text.index("| 5 ← training | 42 |")
 
 
-def test_whole_numbers_restores_integers_only():
-    assert whole_numbers({"a": [1.0, 2.5], "b": {"c": 3.0}}) == {"a": [1, 2.5], "b": {"c": 3}}
-    assert type(whole_numbers(3.0)) is int and whole_numbers("3.0") == "3.0"
+def test_from_metadata_restores_integers_only():
+    assert from_metadata({"a": [1.0, 2.5], "b": {"c": 3.0}}) == {"a": [1, 2.5], "b": {"c": 3}}
+    assert type(from_metadata(3.0)) is int and from_metadata("3.0") == "3.0"
+
+
+def test_from_metadata_puts_keys_in_one_order_whatever_order_they_come_in():
+    """KFP (a protobuf Struct locally, a Go map on a cluster) hands keys back in any order."""
+    came = {"rows_read": 3.0, "files": {"key_facts_to_qa/b.jsonl": 1, "extractive_summary/a.jsonl": 2,
+                                       "key_facts_to_qa/a.jsonl": 3},
+            "sets": {"document_based_qa": 1, "extractive_summary": 2}, "dropped": 0}
+    restored = from_metadata(came)
+    assert list(restored) == ["dropped", "files", "rows_read", "sets"]
+    assert list(restored["files"]) == ["extractive_summary/a.jsonl", "key_facts_to_qa/a.jsonl",
+                                       "key_facts_to_qa/b.jsonl"]
+    assert list(restored["sets"]) == ["extractive_summary", "document_based_qa"]
+    assert from_metadata(dict(reversed(list(came.items())))) == restored

@@ -195,6 +195,30 @@ def test_the_data_card_says_what_the_cut_holds_and_where_it_came_from(plain, cou
     assert "more characters]" in samples
 
 
+def reversed_keys(value):
+    if isinstance(value, dict):
+        return {k: reversed_keys(v) for k, v in reversed(list(value.items()))}
+    return [reversed_keys(v) for v in value] if isinstance(value, list) else value
+
+
+def test_cards_and_the_comparison_do_not_follow_the_order_metadata_comes_in(plain, counted):
+    """KFP metadata (the load's counts and files, the tokenizer's files, each cut's report) comes
+    back with its keys in any order (one run's cards listed the sets in another order than the
+    next run's): their tables are in set order whatever the order."""
+    from knowledge_mixing.data_card import data_card_markdown
+    from knowledge_mixing.report import cuts_comparison_markdown
+
+    report, load = plain.reports[5], counted("mixed").loaded
+    shuffled = {**report, "input_sha256": reversed_keys(report["input_sha256"]),
+                "tokenizer": reversed_keys(report["tokenizer"])}
+    card = data_card_markdown(report, load, {})
+    assert data_card_markdown(shuffled, reversed_keys(load), {}) == card
+    assert card.index("| extractive_summary/gen.jsonl") < card.index("| detailed_summary/gen.jsonl")
+    reports = [plain.reports[cut] for cut in sorted(plain.reports)]
+    assert cuts_comparison_markdown([reversed_keys(r) for r in reports], 5) == \
+        cuts_comparison_markdown(reports, 5)
+
+
 def file_record(path: Path) -> dict:
     data = path.read_bytes()
     return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
