@@ -47,7 +47,7 @@ def run_summary(parameters: dict, load: dict, plan: dict, counted: dict, cuts: l
     load, counted, cuts = from_metadata(load), from_metadata(counted), from_metadata(cuts)
     recipe = plan["recipe"]
     return {
-        "parameters": from_metadata(parameters),
+        "parameters": {name: from_metadata(value) for name, value in parameters.items()},
         "recipe": recipe,
         "recipe_sha256": plan["recipe_sha256"],
         "input_sha256": {k: v for report in cuts for k, v in report["input_sha256"].items()},

@@ -1,5 +1,7 @@
 """summary.json and the table `run` prints, from the artifacts' metadata as KFP hands it back
 (numbers as floats, keys in any order) (docs/behaviour.md#outputs)."""
+import json
+
 from knowledge_mixing.run_summary import (
     cut_file_name,
     in_set_order,
@@ -50,7 +52,13 @@ CHECKS = {1: {"available": False, "message": "trainer check skipped: not install
               "token_length_agrees": 50.0}}
 
 
-def summary(validation_fraction=0.0):
+def reversed_keys(value):
+    if isinstance(value, dict):
+        return {k: reversed_keys(v) for k, v in reversed(list(value.items()))}
+    return [reversed_keys(v) for v in value] if isinstance(value, list) else value
+
+
+def summary(validation_fraction=0.0, arrival=lambda metadata: metadata):
     plan = {"recipe": {"validation_fraction": validation_fraction, "min_seq_len": 20,
                        "max_seq_len": 250, "dedup": False},
             "recipe_sha256": "cd" * 32, "feasible_cuts": [1, 5],
@@ -64,8 +72,13 @@ def summary(validation_fraction=0.0):
                       "extractive_summary/a.jsonl": {"layout": "y", "columns": {}}}}
     counted = {"rows_counted": 134.0, "tokens_counted": 22287.0, "tokenizer": "bundled-qwen",
                "tokenizer_sha256": {"files": {"tokenizer.json": "ef"}, "chat_template": "01"}}
-    return run_summary({"seed": 42}, load, plan, counted,
-                       [cut_report(5, validation_fraction), cut_report(1, validation_fraction)], 5.0)
+    cuts = [cut_report(5, validation_fraction), cut_report(1, validation_fraction)]
+    return run_summary({"seed": 42}, arrival(load), plan, arrival(counted), arrival(cuts), 5.0)
+
+
+def test_summary_is_the_same_whatever_order_the_metadata_keys_come_in():
+    """KFP hands metadata back with its keys in any order; summary.json is the same bytes."""
+    assert json.dumps(summary(0.1, reversed_keys)) == json.dumps(summary(0.1))
 
 
 def test_file_names():
