@@ -37,3 +37,8 @@ class OutputError(MixingError, OSError):
 
 class WorkerDied(MixingError, RuntimeError):
     """A worker process was killed (by the system for memory, or by a signal)."""
+
+
+class TaskProcessError(MixingError, RuntimeError):
+    """A task's process ended without a Python error: killed (by the system when it ran out of
+    memory, or by someone) or exited with a status of its own."""

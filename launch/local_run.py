@@ -10,14 +10,17 @@ import importlib
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
 import threading
+import traceback
 import warnings
 from pathlib import Path
 
-from knowledge_mixing.errors import LocalRunError
+from knowledge_mixing.errors import LocalRunError, TaskProcessError
 from knowledge_mixing.io.output_folder import OutputFolder
+from knowledge_mixing.io.workers import die_with_parent
 from knowledge_mixing.logs import LOG_FORMAT, PROGRESS_MARK
 
 LOG_NAME = ".knowledge-mixing.log"
@@ -42,6 +45,7 @@ class LogRouter:
         self.last_error = self.failed_task = None
         self._lock = threading.Lock()
         self._partial: dict[int, str] = {}  # per thread: text not yet ended by a newline
+        self.in_fork = False
 
     def write(self, text: str) -> int:
         with self._lock:
@@ -70,13 +74,23 @@ class LogRouter:
         if match := self.TASK_FAILED.search(line):
             self.failed_task = self.failed_task or match.group(1)
 
+    def end_lines(self) -> None:
+        """Write out what the threads wrote without ending it by a newline."""
+        with self._lock:
+            for thread in list(self._partial):
+                self._line(ANSI.sub("", self._partial.pop(thread)))
+
     def into(self, stream) -> None:
         """Every line to `stream` from now on, in a fork of this process: the parent's log file
-        and terminal, and a lock another thread of the parent may have held, are left alone."""
+        and terminal, and a lock another thread of the parent may have held, are left alone.
+        A flush there passes on what is written so far, ended or not (as a process's would)."""
         self._lock = threading.Lock()
         self.log_file, self.terminal, self.verbose = None, stream, True
+        self.in_fork = True
 
     def flush(self) -> None:
+        if self.in_fork:
+            self.end_lines()
         if self.log_file is not None:
             with contextlib.suppress(OSError):
                 self.log_file.flush()
@@ -182,7 +196,9 @@ each forks) starts with them."""
 class TaskForks:
     """Runs a component's function in a fork of this process, its output read back line by
     line. Forks made at once (a ParallelFor's) must not hold each other's output pipes open,
-    or a task would look unfinished until the other ends: each fork closes the others'."""
+    or a task would look unfinished until the other ends: each fork closes the others'. A fork
+    leads a process group of its own, and what it leaves running when it ends (its counting
+    processes, after it was killed) is killed with the group; a fork dies with this process."""
 
     def __init__(self, router: LogRouter):
         self.router = router
@@ -194,32 +210,49 @@ class TaskForks:
     def run(self, component, executor_input: dict) -> bool:
         with self._lock:
             read_end, write_end = os.pipe()
+            parent = os.getpid()
             pid = os.fork()
             if pid == 0:
-                self._in_fork(component, executor_input, read_end, write_end)
+                self._in_fork(component, executor_input, read_end, write_end, parent)
+            with contextlib.suppress(OSError):  # set on both sides: whichever comes first
+                os.setpgid(pid, pid)
             self._pipe_ends.add(write_end)
-        try:
-            with os.fdopen(read_end, encoding="utf-8", errors="replace") as output:
-                with self._lock:
-                    os.close(write_end)
-                    self._pipe_ends.discard(write_end)
-                for line in output:
-                    print(line, end="")
-        finally:
-            _, wait_status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(wait_status) == 0
+        ended = {}
 
-    def _in_fork(self, component, executor_input: dict, read_end: int, write_end: int):
+        def reap():
+            ended["status"] = os.waitpid(pid, 0)[1]
+            with contextlib.suppress(OSError):  # what it left running holds the pipe open
+                os.killpg(pid, signal.SIGKILL)
+
+        reaper = threading.Thread(target=reap, name=f"reap task process {pid}", daemon=True)
+        reaper.start()
+        with os.fdopen(read_end, encoding="utf-8", errors="replace") as output:
+            with self._lock:
+                os.close(write_end)
+                self._pipe_ends.discard(write_end)
+            for line in output:
+                print(line, end="")
+        reaper.join()
+        code = os.waitstatus_to_exitcode(ended["status"])
+        if code not in (0, 1):  # 1: a Python error, whose trace the task printed
+            print(f"{TaskProcessError.__name__}: " + (
+                f"the task's process was killed by {signal.Signals(-code).name} (by the system "
+                "when the task ran out of memory, or by someone)" if code < 0 else
+                f"the task's process ended with exit status {code} and no Python error"))
+        return code == 0
+
+    def _in_fork(self, component, executor_input: dict, read_end: int, write_end: int,
+                 parent: int):
         """The fork's whole life: its output into the pipe, the task, and an exit that runs
         nothing of the parent's (no atexit, no clean-up of the run's folders)."""
         import gc
-        import signal
-        import traceback
 
         from kfp.dsl import executor
 
         code = 1
         try:
+            os.setpgid(0, 0)
+            die_with_parent(parent)
             for signum in (signal.SIGINT, signal.SIGTERM):  # stopped as a task process would be
                 signal.signal(signum, signal.SIG_DFL)
             os.close(read_end)

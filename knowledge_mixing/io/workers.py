@@ -4,9 +4,12 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import concurrent.futures.process
+import contextlib
+import ctypes
 import gc
 import multiprocessing
 import os
+import signal
 from pathlib import Path
 
 from ..errors import WorkerDied
@@ -71,7 +74,21 @@ def pool_size(bytes_per_worker: int, bytes_reserved: int, root: Path = CGROUP_RO
     return max(1, min(cpus, (limit - bytes_reserved) // bytes_per_worker))
 
 
-def _start_process(initializer, initargs: tuple) -> None:
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """This process is killed when `parent` (the process that forked it) ends, however it ends
+    (Linux; elsewhere nothing): a process whose parent was killed would otherwise run on,
+    holding the pipes and files it inherited."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it ended before that was set
+        os._exit(1)
+
+
+def _start_process(parent: int, initializer, initargs: tuple) -> None:
+    die_with_parent(parent)
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per CPU instead of threads
     initializer(*initargs)
 
@@ -97,7 +114,8 @@ class OrderedPool:
             try:
                 self.pool = concurrent.futures.ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("fork"),
-                    initializer=_start_process, initargs=(self.initializer, self.initargs))
+                    initializer=_start_process,
+                    initargs=(os.getpid(), self.initializer, self.initargs))
                 self.pool.submit(int)  # the processes start now, not at the first item
             finally:
                 gc.unfreeze()

@@ -263,6 +263,9 @@ def _explain(path: Path, kset: KnowledgeSet, options: LoadOptions, error: Except
     raise InputError(f"{path}: cannot be read as JSON Lines ({error})") from error
 
 
+NO_ROWS = "the file holds no rows; re-run the {} flow or remove the file"
+
+
 class LineTooLong(Exception):
     """A line far longer than any sample: the line-by-line reader names it."""
 
@@ -328,16 +331,17 @@ def read_set_file(path: Path, kset: KnowledgeSet, options: LoadOptions, counts: 
                             for row in fresh]
                     yield [row for row in rows if row is not None]
                 sha256[path] = source.sha256.hexdigest()
-            return
         except pa.ArrowInvalid as error:
             if "straddl" in str(error) and not whole_lines:
                 continue
             if counts.rows_read == rows_before and "Empty JSON stream" in str(error):
-                raise InputError(f"{path}: the file holds no rows; re-run the {kset.name} flow "
-                                 "or remove the file") from error
+                raise InputError(f"{path}: {NO_ROWS.format(kset.name)}") from error
             _explain(path, kset, options, error)
         except (InputError, UnicodeDecodeError, LineTooLong) as error:
             _explain(path, kset, options, error)  # pyarrow leaves UTF-8 to Python
+        if counts.rows_read == rows_before:  # whitespace only, read a block of lines at a time
+            raise InputError(f"{path}: {NO_ROWS.format(kset.name)}")
+        return
 
 
 class Step03Reader:

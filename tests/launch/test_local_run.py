@@ -62,12 +62,25 @@ def test_the_router_keeps_the_last_exception_line_and_the_failed_task():
 
 @dsl.component
 def fork_task(text: str, seconds: float, allocate_mb: int) -> int:
-    """Prints `text` (or raises it as an error), holds `allocate_mb` for `seconds`; its pid."""
+    """Prints `text` (or raises it as an error, or ends as it says: killed, an exit status, a
+    process left behind), holds `allocate_mb` for `seconds`; its pid."""
     import os
+    import signal
+    import subprocess
+    import sys
     import time
 
     if text.startswith("fail"):
         raise ValueError(text)
+    if text.startswith("exit"):
+        sys.stdout.write("an unfinished line")
+        sys.stdout.flush()
+        os._exit(int(text.split()[1]))
+    if text == "killed":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if text == "leaves a process":  # which holds the output pipe, as counting processes do
+        print(f"left {subprocess.Popen(['sleep', '60']).pid}", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
     held = bytearray(allocate_mb << 20)
     print(f"said {text} in {len(held) >> 20} MB")
     time.sleep(seconds)
@@ -112,6 +125,40 @@ def test_a_failing_task_fails_with_its_error_line(tmp_path):
     with contextlib.redirect_stdout(routed):
         assert TaskForks(routed).run(fork_task, executor_input(tmp_path, "t", "fail: no")) is False
     assert routed.last_error == "ValueError: fail: no"
+
+
+def test_a_task_process_that_is_killed_fails_saying_so(tmp_path):
+    routed, _, _ = router()
+    with contextlib.redirect_stdout(routed):
+        assert TaskForks(routed).run(fork_task, executor_input(tmp_path, "t", "killed")) is False
+    assert routed.last_error == ("TaskProcessError: the task's process was killed by SIGKILL (by "
+                                 "the system when the task ran out of memory, or by someone)")
+
+
+def test_a_task_process_that_exits_keeps_its_last_words_and_says_how_it_ended(tmp_path):
+    routed, log, _ = router()
+    with contextlib.redirect_stdout(routed):
+        assert TaskForks(routed).run(fork_task, executor_input(tmp_path, "t", "exit 3")) is False
+    assert "an unfinished line\n" in log.getvalue()
+    assert routed.last_error == ("TaskProcessError: the task's process ended with exit status 3 "
+                                 "and no Python error")
+
+
+def test_what_a_killed_task_left_running_goes_with_it(tmp_path):
+    """Its counting processes, say: they hold its output pipe open, and the run would wait for
+    them for ever."""
+    routed, log, _ = router()
+    started = time.monotonic()
+    with contextlib.redirect_stdout(routed):
+        assert TaskForks(routed).run(fork_task, executor_input(tmp_path, "t", "leaves a process")) \
+            is False
+    assert time.monotonic() - started < 20
+    left = int(log.getvalue().split("left ")[1].split()[0])
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{left}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{left}").exists() or \
+        Path(f"/proc/{left}/stat").read_text().split()[2] == "Z"
 
 
 def test_forks_made_at_once_do_not_wait_for_each_other(tmp_path):

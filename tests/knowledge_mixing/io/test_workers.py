@@ -1,6 +1,10 @@
 """The process pool: every CPU the task may use, results in input order; CPUs and memory
 from fake cgroup trees laid out as the kernel mounts them in a container."""
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 import signal
 
 import pytest
@@ -111,3 +115,36 @@ def test_a_worker_that_dies_fails_the_items_instead_of_hanging():
     with pytest.raises(WorkerDied, match="a worker process of this task died"):
         with OrderedPool(_die, 2, lambda: None) as pool:
             list(pool.map(range(4)))
+
+
+DIES_WITH_PARENT = """
+import os, time
+from knowledge_mixing.io.workers import die_with_parent
+
+parent = os.getpid()
+child = os.fork()
+if child == 0:
+    die_with_parent(parent)
+    time.sleep(60)
+    os._exit(0)
+print(child, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_process_dies_with_its_parent():
+    """A task's fork or a counting process whose parent was killed does not run on, holding
+    what it inherited (the output folder's lock, the output pipes)."""
+    parent = subprocess.Popen([sys.executable, "-c", DIES_WITH_PARENT], stdout=subprocess.PIPE,
+                              text=True)
+    child = int(parent.stdout.readline())
+    time.sleep(0.5)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        if Path(f"/proc/{child}/stat").read_text().split()[2] == "Z":
+            break  # dead, waiting for whoever adopted it to reap it
+        time.sleep(0.05)
+    else:
+        assert not Path(f"/proc/{child}").exists(), "the child outlived its killed parent"

@@ -383,6 +383,19 @@ def test_a_long_line_is_parsed_in_blocks_of_whole_lines_no_longer_than_it(tmp_pa
     assert len(parsed) > 20 and max(parsed) <= longest + (1 << 10) + 1
 
 
+@pytest.mark.parametrize("text", [" " * 5000, " " * 5000 + "\n", "\r\n" * 3000 + " " * 3000])
+def test_a_file_of_whitespace_longer_than_a_block_holds_no_rows(tmp_path, monkeypatch, text):
+    from knowledge_mixing.stages import load as load_module
+
+    monkeypatch.setattr(load_module, "READ_BLOCK", 1 << 10)
+    path = tmp_path / "in" / "key_facts_to_qa" / "gen.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    with pytest.raises(InputError, match="gen.jsonl: the file holds no rows; re-run the "
+                                         "key_facts_to_qa flow or remove the file"):
+        load(tmp_path / "in", tmp_path)
+
+
 def test_bytes_that_are_not_utf8_name_line_and_column(tmp_path):
     path = tmp_path / "in" / "extractive_summary" / "gen.jsonl"
     write_jsonl(path, [good_row()])
