@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .sets import SET_NAMES
+from .sets import SET_NAMES, set_position
 
 HISTOGRAM_BINS = 10
 BAR_WIDTH = 30
@@ -25,8 +25,8 @@ def from_metadata(value):
 
 
 def _key_order(key) -> tuple:
-    set_name, _, rest = str(key).partition("/")
-    return (0, SET_NAMES.index(set_name), rest) if set_name in SET_NAMES else (1, 0, str(key))
+    position = set_position(str(key))
+    return (0, *position) if position is not None else (1, 0, str(key))
 
 
 def token_length_histogram(lengths: list[int], bins: int = HISTOGRAM_BINS) -> list[dict]:

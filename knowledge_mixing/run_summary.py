@@ -3,7 +3,7 @@ metadata (docs/behaviour.md#outputs)."""
 from __future__ import annotations
 
 from .report import from_metadata
-from .sets import SET_NAMES
+from .sets import SET_NAMES, set_position
 from .trainer_check import summary_line
 
 
@@ -19,13 +19,9 @@ def in_order(mapping: dict, keys) -> dict:
 
 def files_in_set_order(files: dict) -> dict:
     """Input files (`set/file`) in set order, then by name, each with its column roles in order."""
-    def position(name: str):
-        set_name, _, file_name = name.partition("/")
-        return SET_NAMES.index(set_name), file_name
-
     return {name: {**files[name], "columns": in_order(
         files[name]["columns"], ("document", "raw_document", "reasoning"))}
-            for name in sorted(files, key=position)}
+            for name in sorted(files, key=set_position)}
 
 
 def cut_file_name(cut: int) -> str:

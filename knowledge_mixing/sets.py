@@ -56,6 +56,13 @@ FLOW_IDS: dict[str, str] = {s.name: s.flow_id for s in SETS}
 _BY_NAME = {s.name: s for s in SETS}
 
 
+def set_position(name: str) -> tuple | None:
+    """Where a set's name, or a `set/file` name, goes in set order (then by file name); None
+    for any other name."""
+    set_name, _, file_name = name.partition("/")
+    return (SET_NAMES.index(set_name), file_name) if set_name in _BY_NAME else None
+
+
 def knowledge_set(name: str) -> KnowledgeSet:
     try:
         return _BY_NAME[name]

@@ -222,6 +222,12 @@ class LoadOptions:
     """A row whose sample (outline, document, question, response, reasoning) is longer is an
     error: no real sample is, and one such row would hold the whole run's memory."""
 
+    @property
+    def max_line_bytes(self) -> int:
+        """A line longer than this is refused before it is parsed: far longer than any sample,
+        even in old layouts (they repeat the document in prompt columns) at 4 bytes a character."""
+        return 16 * self.max_sample_chars
+
 
 def _normalise(row: dict, kset: KnowledgeSet, options: LoadOptions, counts: SetCounts,
                where: str, columns: FileColumns) -> tuple | None:
@@ -256,9 +262,7 @@ def _normalise(row: dict, kset: KnowledgeSet, options: LoadOptions, counts: SetC
 
 def _explain(path: Path, kset: KnowledgeSet, options: LoadOptions, error: Exception):
     """The fast reader failed: re-read line by line to name the line and column at fault."""
-    # a line far longer than any sample (old layouts repeat the document in prompt columns) is
-    # refused before it is parsed
-    for line_number, row in json_lines(path, max_line_bytes=16 * options.max_sample_chars):
+    for line_number, row in json_lines(path, max_line_bytes=options.max_line_bytes):
         _normalise(row, kset, options, SetCounts(), f"{path}, line {line_number}", FileColumns())
     raise InputError(f"{path}: cannot be read as JSON Lines ({error})") from error
 
@@ -320,7 +324,7 @@ def read_set_file(path: Path, kset: KnowledgeSet, options: LoadOptions, counts: 
             # the reader closed before the file: its threads must not outlive the read (a task
             # process once aborted at exit, "terminate called without an active exception")
             with HashingFile(path) as source, contextlib.closing(
-                    whole_line_batches(source, parse_options, 16 * options.max_sample_chars)
+                    whole_line_batches(source, parse_options, options.max_line_bytes)
                     if whole_lines else pa_json.open_json(
                         source, parse_options=parse_options,
                         read_options=pa_json.ReadOptions(block_size=READ_BLOCK))) as reader:
