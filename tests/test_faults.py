@@ -45,7 +45,7 @@ from faults.processes import (
     run,
     wait_gone,
 )
-from helpers import EXAMPLE_STEP_03, REPO, write_jsonl
+from helpers import EXAMPLE_STEP_03, write_jsonl
 from knowledge_mixing import environment as environment_module
 from knowledge_mixing import errors
 from knowledge_mixing.errors import InputError, ParameterError, RecipeError, TokenizerError

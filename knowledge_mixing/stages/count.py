@@ -4,8 +4,10 @@ documents."""
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import time
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -13,7 +15,7 @@ import pyarrow.parquet as pq
 
 from ..errors import ParameterError
 from ..io.memory import release_memory
-from ..io.parquet import rebatched, row_groups
+from ..io.parquet import COMPRESSION, row_group_runs
 from ..io.workers import OrderedPool, pool_size
 from ..knowledge_rows import read_identities, read_messages_ids
 from ..numbers import number
@@ -51,10 +53,11 @@ COUNT_CHUNK = 1024
 """Rows per step of the counting stage: enough for batched encoding, small for memory."""
 WORKER_MEMORY = 512 << 20
 """Memory budget of one counting process. Measured on the benchmark's medium input with the
-bundled Qwen tokenizer (151k vocabulary): 300 MB resident, 240 MB of it private, per worker;
-the rest is headroom for larger tokenizers and longer samples."""
+bundled Qwen tokenizer (151k vocabulary): 245 MB resident per worker, 360 MB at ten times
+medium; the rest is headroom for larger tokenizers and longer samples."""
 FEEDER_MEMORY = 512 << 20
-"""Memory budget of the process that reads the rows and writes the samples (measured: 320 MB)."""
+"""Memory budget of the process that ranks the rows and writes the samples (measured: 210 MB on
+medium, 345 MB at ten times medium)."""
 
 
 def shard_of(raw_document_id: bytes | None, document_id: bytes, shards: int) -> int:
@@ -93,27 +96,26 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
                  "in other shards, beyond cut %d or beyond qa_per_doc %d)", shard, shards, kept,
                  len(keep), largest_cut, qa_per_doc)
 
-        started, offset, rows, tokens = time.perf_counter(), 0, 0, 0
+        decided = pa.table({"row": pa.array(range(len(keep)), pa.int64()),
+                            "summary_rank": ranks, "qa_index": qa_indexes,
+                            "raw_document_id": raw_ids, "document_id": document_ids,
+                            "keep": keep})
+        del ranks, qa_indexes, raw_ids, document_ids
+        metadata = pq.read_metadata(knowledge_rows_path)
+        group_rows = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
+        started, rows, tokens = time.perf_counter(), 0, 0
 
         def chunks():
-            nonlocal offset
-            for table in rebatched(row_groups(knowledge_rows_path), COUNT_CHUNK):
-                n = table.num_rows
-                selected = table \
-                    .append_column("row", pa.array(range(offset, offset + n), pa.int64())) \
-                    .append_column("summary_rank", ranks.slice(offset, n)) \
-                    .append_column("qa_index", qa_indexes.slice(offset, n)) \
-                    .append_column("raw_document_id", raw_ids.slice(offset, n)) \
-                    .append_column("document_id", document_ids.slice(offset, n)) \
-                    .filter(keep.slice(offset, n))
-                offset += n
-                if selected.num_rows:
-                    yield selected  # as Arrow: this process never holds the texts as objects
-                del selected
-                release_memory()
+            for first, groups in row_group_runs(group_rows, COUNT_CHUNK):
+                n = sum(group_rows[g] for g in groups)
+                if pc.any(keep.slice(first, n)).as_py():
+                    # a copy: a slice would carry the whole arrays to the process
+                    yield RowsToCount(knowledge_rows_path, groups,
+                                      decided.slice(first, n).take(pa.array(range(n))))
 
         # a dictionary would only hold the few set names: every other column is one per row
-        with pq.ParquetWriter(samples_path, SAMPLES_SCHEMA, use_dictionary=["set"]) as writer:
+        with pq.ParquetWriter(samples_path, SAMPLES_SCHEMA, use_dictionary=["set"],
+                              compression=COMPRESSION) as writer:
             for counted in counters.map(chunks()):
                 writer.write_table(counted)
                 rows += counted.num_rows
@@ -130,6 +132,17 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
         "tokenizer_sha256": {"files": files_sha256(tokenizer_folder(tokenizer)),
                              "chat_template": counters.chat_template_sha256}}},
                     {"rows_counted": rows, "tokens_counted": tokens})
+
+
+@dataclass(frozen=True)
+class RowsToCount:
+    """A run of whole row groups of the knowledge rows file for one counting process to read
+    itself (only this travels to it: the texts never cross a process boundary on the way in),
+    with what the feeding process decided per row (its number, rank, identities, `keep`)."""
+
+    path: str
+    groups: list[int]
+    decided: pa.Table
 
 
 _worker_settings: tuple = ()
@@ -156,10 +169,28 @@ def _counter() -> TokenCounter:
     return _worker_counter
 
 
-def _count_chunk(rows: pa.Table) -> dict:
-    """Messages, token counts and output lines of one chunk of rows, as a SAMPLES_SCHEMA table
+@functools.lru_cache(maxsize=1)
+def _knowledge_rows_metadata(path: str) -> pq.FileMetaData:
+    """The file's footer, read once per process: it has an entry per row group (reading it for
+    every run took 0.6 s of a process's time on the benchmark's medium input)."""
+    return pq.read_metadata(path)
+
+
+def _read(run: RowsToCount) -> pa.Table:
+    """The rows of `run` that go into a cut, with what was decided for them."""
+    with pq.ParquetFile(run.path, metadata=_knowledge_rows_metadata(run.path)) as file:
+        rows = file.read_row_groups(run.groups, use_threads=False)
+    for name in run.decided.column_names:
+        if name != "keep":
+            rows = rows.append_column(name, run.decided[name])
+    return rows.filter(run.decided["keep"])
+
+
+def _count_chunk(run: RowsToCount) -> dict:
+    """Messages, token counts and output lines of one run's rows, as a SAMPLES_SCHEMA table
     (Arrow crosses the process boundary compactly; Python objects would not)."""
     counter, save_gpt_oss_format = _counter(), _worker_settings[2]
+    rows = _read(run)
     chunk = rows.to_pydict()
     conversations = [
         build_messages(knowledge_set(set_name), outline, document, question, response, reasoning,
@@ -200,6 +231,10 @@ class ChunkCounters(OrderedPool):
         self.junctions = collections.Counter()
         self.piecewise = True
         self.chat_template_sha256 = ""
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        _knowledge_rows_metadata.cache_clear()  # read here when there is one process
 
     def map(self, chunks):
         for counted in super().map(chunks):

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..io.memory import release_memory
+from ..io.parquet import COMPRESSION
 from ..logs import progress
 from . import Measured
 
@@ -44,7 +45,8 @@ def gather_stage(shard_paths: list[str], samples_path: str, shard_metadata: list
     for k in range(len(files)):
         advance(k)
     rows = tokens = 0
-    with pq.ParquetWriter(samples_path, files[0].schema_arrow) as writer:
+    with pq.ParquetWriter(samples_path, files[0].schema_arrow,
+                          compression=COMPRESSION) as writer:
         while heap:
             _, k = heapq.heappop(heap)
             table, row_indices, position = current[k]

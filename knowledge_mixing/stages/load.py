@@ -22,6 +22,7 @@ from pyarrow import json as pa_json
 from ..errors import InputError
 from ..io.jsonl import HashingFile, json_lines
 from ..io.memory import release_memory
+from ..io.parquet import COMPRESSION
 from ..io.step03 import collect_sources
 from ..knowledge_rows import KNOWLEDGE_ROWS_SCHEMA
 from ..parameters import default
@@ -428,7 +429,8 @@ def load_stage(step03_dir: str | None, knowledge_rows_path: str, options: LoadOp
     started = time.perf_counter()
     reader = Step03Reader(step03_dir, options, set_inputs)
     rows = 0
-    with pq.ParquetWriter(knowledge_rows_path, KNOWLEDGE_ROWS_SCHEMA) as writer:
+    with pq.ParquetWriter(knowledge_rows_path, KNOWLEDGE_ROWS_SCHEMA,
+                          compression=COMPRESSION) as writer:
         for batch in reader.batches():
             writer.write_batch(batch)
             rows += batch.num_rows

@@ -1,20 +1,15 @@
-"""Parquet read one row group at a time, and re-cut into batches of a fixed size."""
+"""Parquet read one row group at a time, or in runs of whole row groups."""
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from knowledge_mixing.io.parquet import rebatched, row_groups
+from knowledge_mixing.io.parquet import row_group_runs, row_groups
 
 
-def test_rebatched_gives_full_batches_in_order():
-    tables = [pa.table({"x": list(range(start, start + n))})
-              for start, n in ((0, 3), (3, 5), (8, 1), (9, 7), (16, 2))]
-    out = list(rebatched(tables, 4))
-    assert [t.num_rows for t in out] == [4, 4, 4, 4, 2]
-    assert [x for t in out for x in t["x"].to_pylist()] == list(range(18))
-    assert [t.num_rows for t in rebatched([pa.table({"x": list(range(8))})], 4)] == [4, 4]
-    empty = pa.table({"x": pa.array([], pa.int64())})
-    assert [t.num_rows for t in rebatched([pa.table({"x": [1]}), empty], 4)] == [1]
-    assert list(rebatched([], 4)) == []
+def test_row_group_runs_hold_at_least_the_size_and_never_split_a_group():
+    assert list(row_group_runs([3, 5, 1, 7, 2], 4)) == [(0, [0, 1]), (8, [2, 3]), (16, [4])]
+    assert list(row_group_runs([10, 1], 4)) == [(0, [0]), (10, [1])]
+    assert list(row_group_runs([2, 2], 4)) == [(0, [0, 1])]
+    assert list(row_group_runs([], 4)) == []
 
 
 def test_row_groups_one_at_a_time_with_the_columns_asked_for(tmp_path):

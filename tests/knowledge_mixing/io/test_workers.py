@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 import signal
 
+import pyarrow as pa
 import pytest
 
 from knowledge_mixing.errors import WorkerDied
@@ -30,7 +31,8 @@ def _start(offset):
 
 
 def _work(item):
-    return item + _offset, os.getpid(), os.environ.get("TOKENIZERS_PARALLELISM")
+    return item + _offset, os.getpid(), (os.environ.get("TOKENIZERS_PARALLELISM"),
+                                         pa.default_memory_pool().backend_name)
 
 
 def test_available_cpus_is_within_the_affinity():
@@ -94,11 +96,13 @@ def test_results_in_input_order_each_process_set_up_once(workers):
         results = list(pool.map(iter(range(50))))  # a stream, longer than the in-flight window
     assert [r for r, _, _ in results] == list(range(100, 150))
     pids = {pid for _, pid, _ in results}
-    if workers == 1:  # in this process, its tokenizer threads as they are
+    if workers == 1:  # in this process, its tokenizer threads and Arrow allocator as they are
         assert pids == {os.getpid()}
-    else:  # forked processes, each single-threaded
+        assert {setup for _, _, setup in results} == {
+            (os.environ.get("TOKENIZERS_PARALLELISM"), pa.default_memory_pool().backend_name)}
+    else:  # forked processes, each single-threaded, on the allocator that gives memory back
         assert os.getpid() not in pids and len(pids) <= workers
-        assert {parallel for _, _, parallel in results} == {"false"}
+        assert {setup for _, _, setup in results} == {("false", "system")}
 
 
 def test_a_failing_item_fails_the_map():

@@ -2,6 +2,7 @@
 (docs/behaviour.md#sampling, #token-counting). Sharded counting: stages/test_gather.py."""
 import hashlib
 import json
+import pickle
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -10,7 +11,8 @@ from helpers import trainer_counts
 
 from knowledge_mixing.errors import ParameterError, TokenizerError
 from knowledge_mixing.sampling import document_id, text_id
-from knowledge_mixing.stages.count import SAMPLES_SCHEMA, count_stage, shard_of
+from knowledge_mixing.stages import count as count_module
+from knowledge_mixing.stages.count import SAMPLES_SCHEMA, ChunkCounters, count_stage, shard_of
 from knowledge_mixing.tokenizer import bundled_tokenizer_dir
 
 
@@ -90,3 +92,26 @@ def test_rows_are_sharded_by_raw_document_or_key_facts_block():
     assert shard_of(raw, block, 1) == 0
     assert shard_of(raw, block, 7) == int.from_bytes(raw[:8], "little") % 7
     assert shard_of(None, block, 7) == int.from_bytes(block[:8], "little") % 7
+
+
+def test_counting_processes_read_their_rows_themselves(counted, tmp_path, samples, monkeypatch):
+    """What goes to a counting process is which row groups to read and what was decided per row,
+    never the texts; runs of whole row groups cover the file once, in order."""
+    sent = []
+    real_map = ChunkCounters.map
+
+    def recording_map(self, runs):
+        return real_map(self, (sent.append(run) or run for run in runs))
+
+    monkeypatch.setattr(ChunkCounters, "map", recording_map)
+    monkeypatch.setattr(count_module, "COUNT_CHUNK", 1)  # a run per row group
+    c = counted("mixed")
+    count_stage(str(c.knowledge_rows), str(tmp_path / "s.parquet"), [1, 5], c.recipe,
+                "bundled-qwen", False)
+    assert pq.read_table(tmp_path / "s.parquet").equals(samples)  # same rows as in one run
+    groups = pq.ParquetFile(c.knowledge_rows).metadata.num_row_groups
+    assert groups > 1 and [run.groups for run in sent] == [[g] for g in range(groups)]
+    text_bytes = pq.read_table(c.knowledge_rows).nbytes
+    assert all(len(pickle.dumps(run)) < text_bytes / groups / 4 for run in sent)
+    assert [r for run in sent for r in run.decided["row"].to_pylist()] == \
+        list(range(pq.ParquetFile(c.knowledge_rows).metadata.num_rows))
