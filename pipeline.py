@@ -15,6 +15,13 @@ import sys
 from dataclasses import dataclass, field
 from typing import List, NamedTuple, Optional
 
+if __name__ == "__main__":
+    # The command line imports this file as the module `pipeline`: run as a script, it hands
+    # over before defining anything, so the definitions below are made once, not twice.
+    from launch.cli import main
+
+    sys.exit(main())
+
 from kfp import dsl
 
 from components import (
@@ -265,9 +272,3 @@ def build_pipeline(options: PipelineOptions = PipelineOptions()):
         + ": one training-ready chat JSONL per feasible cut size.",
         pipeline_config=dsl.PipelineConfig(workspace=workspace) if workspace else None,
     )(wire)
-
-
-if __name__ == "__main__":
-    from launch.cli import main
-
-    sys.exit(main())
