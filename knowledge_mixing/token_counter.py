@@ -100,6 +100,15 @@ class TokenCounter:
             return [e.ids for e in self.backend.encode_batch_fast(texts, add_special_tokens=False)]
         return self.tokenizer(texts, add_special_tokens=False, return_attention_mask=False)["input_ids"]
 
+    def _token_counts(self, texts: list[str]) -> list[int]:
+        """Tokens of each text, less its markers. A marker is an added special token, one token
+        wherever it stands, so the Rust tokenizer's encodings need only their length, not their ids
+        made into Python ints."""
+        if self.backend is not None:
+            return [len(encoding) - len(self.marker_pattern.findall(text)) for text, encoding in
+                    zip(texts, self.backend.encode_batch_fast(texts, add_special_tokens=False))]
+        return [len(ids) - sum(map(ids.count, self.marker_ids)) for ids in self._encode(texts)]
+
     def _pieces_are_independent(self) -> bool:
         """Does text cut by a marker encode as its pieces encode alone? Not where the tokenizer
         treats the start of its input specially (a SentencePiece prefix space)."""
@@ -162,8 +171,7 @@ class TokenCounter:
         self._remembered_chars += sum(map(len, new))
         for start in range(0, len(new), ENCODE_BATCH):
             batch = new[start:start + ENCODE_BATCH]
-            for text, ids in zip(batch, self._encode(batch)):
-                self.lengths[text] = len(ids) - sum(map(ids.count, self.marker_ids))
+            self.lengths.update(zip(batch, self._token_counts(batch)))
 
     def count(self, conversations: list[list[dict]], unmask: list[bool] | None = None) -> list[int]:
         """Token count of each conversation as the trainer encodes it (`unmask` per row, default
