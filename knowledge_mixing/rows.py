@@ -37,10 +37,15 @@ def build_messages(kset: KnowledgeSet, document_outline: str, document: str, que
     ]
 
 
-def messages_id(messages: list[dict]) -> bytes:
+def messages_id(messages: list[dict[str, str]]) -> bytes:
     """The identity of a sample as the trainer sees it: two rows with the same messages are
-    exact duplicates (docs/behaviour.md#duplicates), whatever their metadata."""
-    return text_id(json.dumps(messages, ensure_ascii=False, sort_keys=True))
+    exact duplicates (docs/behaviour.md#duplicates), whatever their metadata. Each message is
+    written as its number of keys, then each key and text in key order, each after its length:
+    one spelling per list of messages, and a third of the time of their JSON."""
+    return text_id("".join(
+        f"{len(message)};" + "".join(f"{len(key)}:{key}{len(message[key])}:{message[key]}"
+                                     for key in sorted(message))
+        for message in messages))
 
 
 def knowledge_metadata(document: str, raw_document: str | None) -> dict:

@@ -5,6 +5,7 @@ import json
 from knowledge_mixing.rows import (
     build_messages,
     knowledge_metadata,
+    messages_id,
     output_row_json,
     replay_metadata,
 )
@@ -79,3 +80,20 @@ def test_non_ascii_is_written_as_is():
     line = output_row_json(messages, 1, knowledge_metadata("Ü", "—"), document="Ü")
     assert "Ünïcödé — ≈" in line and "\\u" not in line
     assert '\\"sdg_document\\": \\"Ü\\"' in line  # inside the metadata string too
+
+
+def test_messages_id_is_the_same_for_the_same_messages_only():
+    one = [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}]
+    assert messages_id(one) == messages_id([{"content": "Q", "role": "user"},
+                                            {"content": "A", "role": "assistant"}])
+    others = [
+        [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "B"}],
+        [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A",
+                                           "reasoning_content": ""}],
+        [{"role": "user", "content": "Q", "x": "y"}, {"role": "assistant", "content": "A"}],
+        [{"role": "user", "content": "QA"}, {"role": "assistant", "content": ""}],
+        [{"role": "user"}, {"content": "Q", "role": "assistant"}],  # keys moved between turns
+        [{"role": "user", "content": "Q"}],
+    ]
+    assert len({messages_id(m) for m in [one, *others]}) == 1 + len(others)
+    assert len(messages_id(one)) == 16
