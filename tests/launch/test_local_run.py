@@ -78,6 +78,10 @@ def fork_task(text: str, seconds: float, allocate_mb: int) -> int:
         os._exit(int(text.split()[1]))
     if text == "killed":
         os.kill(os.getpid(), signal.SIGKILL)
+    if text == "modules":  # which of the modules a task needs it has to import itself
+        needed = ("knowledge_mixing.stages.count", "transformers.models.auto.tokenization_auto",
+                  "pandas", "pyarrow.pandas_compat", "pyarrow.dataset")
+        print(f"to import: {[m for m in needed if m not in sys.modules]}")
     if text == "leaves a process":  # which holds the output pipe, as counting processes do
         print(f"left {subprocess.Popen(['sleep', '60']).pid}", flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
@@ -118,6 +122,15 @@ def test_a_task_runs_in_a_fork_and_its_output_reaches_the_router(tmp_path, capsy
     assert returned(inputs) not in (0, os.getpid())  # a process of its own ...
     assert "said hello in 300 MB" in log.getvalue()  # ... whose lines the run logs
     assert resident_mb() - before < 100  # whose memory went with it
+
+
+def test_a_task_starts_with_what_tasks_import_imported(tmp_path):
+    """kfp, pyarrow, transformers' tokenizer classes, our stages, and pandas (which pyarrow
+    imports on its first conversion): imported once before the forks, not in every task."""
+    routed, log, _ = router(verbose=True)
+    with contextlib.redirect_stdout(routed):
+        assert TaskForks(routed).run(fork_task, executor_input(tmp_path, "m", "modules")) is True
+    assert "to import: []" in log.getvalue()
 
 
 def test_a_failing_task_fails_with_its_error_line(tmp_path):
