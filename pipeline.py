@@ -18,9 +18,9 @@ from typing import List, NamedTuple, Optional
 if __name__ == "__main__":
     # The command line imports this file as the module `pipeline`: run as a script, it hands
     # over before defining anything, so the definitions below are made once, not twice.
-    from launch.cli import main
+    from launch.cli import leave, main
 
-    sys.exit(main())
+    leave(main())
 
 from kfp import dsl
 

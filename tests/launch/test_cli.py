@@ -1,8 +1,11 @@
 """The command line (`python pipeline.py run|compile|submit`): what it accepts, what it refuses
 before anything runs, and what it writes where. Runs themselves: tests/test_pipeline.py."""
 import argparse
+import subprocess
+import sys
 
 import pytest
+from helpers import REPO
 from standins import compile_to, containers, generate_flow, read_spec, setting_variables
 
 from components.image import IMAGE
@@ -139,3 +142,18 @@ def test_param_values_are_read_as_json_when_they_parse():
     for bad in ("no_value", "=3"):
         with pytest.raises(argparse.ArgumentTypeError, match="expected NAME=VALUE"):
             parse_param(bad)
+
+
+def test_a_command_leaves_with_its_status_after_its_exit_handlers_and_output():
+    """`python pipeline.py …` ends through `leave`: exit handlers run (logging's flush), the
+    output is all there, and the status is the command's."""
+    ending = subprocess.run(
+        [sys.executable, "-c", "import atexit, sys\n"
+         "from launch.cli import leave\n"
+         "atexit.register(lambda: print('handler ran', flush=False))\n"
+         "print('written', end=' ')\n"
+         "sys.stderr.write('said')\n"
+         "leave(3)\n"
+         "print('never')"],
+        cwd=REPO, capture_output=True, text=True)
+    assert (ending.returncode, ending.stdout, ending.stderr) == (3, "written handler ran\n", "said")
