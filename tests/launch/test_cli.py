@@ -145,15 +145,20 @@ def test_param_values_are_read_as_json_when_they_parse():
 
 
 def test_a_command_leaves_with_its_status_after_its_exit_handlers_and_output():
-    """`python pipeline.py …` ends through `leave`: exit handlers run (logging's flush), the
-    output is all there, and the status is the command's."""
+    """`python pipeline.py …` ends through `leave`: an ordinary exit (handlers run, output
+    flushed, a SystemExit a host running the script can catch) with the command's status."""
     ending = subprocess.run(
         [sys.executable, "-c", "import atexit, sys\n"
          "from launch.cli import leave\n"
          "atexit.register(lambda: print('handler ran', flush=False))\n"
          "print('written', end=' ')\n"
          "sys.stderr.write('said')\n"
+         "try:\n"
+         "    leave(4)\n"
+         "except SystemExit as e:\n"
+         "    print(f'caught {e.code}', end=' ')\n"
          "leave(3)\n"
          "print('never')"],
         cwd=REPO, capture_output=True, text=True)
-    assert (ending.returncode, ending.stdout, ending.stderr) == (3, "written handler ran\n", "said")
+    assert (ending.returncode, ending.stdout, ending.stderr) == (
+        3, "written caught 4 handler ran\n", "said")
