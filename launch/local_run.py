@@ -6,7 +6,7 @@ one progress line per task and, on failure, one line: the error and the task it 
 """
 import builtins
 import contextlib
-import importlib.util
+import importlib
 import json
 import os
 import re
@@ -208,9 +208,13 @@ class TaskForks:
         self.router = router
         self._lock = threading.Lock()
         self._pipe_ends: set[int] = set()  # write ends of the running forks' output pipes
-        pandas = PANDAS_MODULES if importlib.util.find_spec("pandas") else ()
-        for module in (*TASK_MODULES, *pandas):
+        for module in TASK_MODULES:
             importlib.import_module(module)
+        try:
+            for module in PANDAS_MODULES:
+                importlib.import_module(module)
+        except ImportError:  # as pyarrow does: a pandas that cannot be imported is not used
+            pass
 
     def run(self, component, executor_input: dict) -> bool:
         with self._lock:
