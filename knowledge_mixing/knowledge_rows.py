@@ -7,6 +7,10 @@ import pyarrow as pa
 from .io.parquet import row_groups
 from .sampling import document_id
 
+ROW_GROUP_ROWS = 1024
+"""Most rows in one row group of the knowledge rows file. The count stage's processes read runs
+of whole row groups, so no group may be much larger than a run: a 2 MB parse block of short rows
+holds ten thousand."""
 KNOWLEDGE_ROWS_SCHEMA = pa.schema(
     [
         pa.field("set", pa.string(), nullable=False),

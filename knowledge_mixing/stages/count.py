@@ -50,7 +50,8 @@ SAMPLES_SCHEMA = pa.schema(
 identities of its documents (sampling.document_id), its output line (newline included: a cut
 file is its lines' bytes one after the other) and its token count."""
 COUNT_CHUNK = 1024
-"""Rows per step of the counting stage: enough for batched encoding, small for memory."""
+"""Rows per step of the counting stage, at least (a run of whole row groups, each of at most
+knowledge_rows.ROW_GROUP_ROWS): enough for batched encoding, small for memory."""
 WORKER_MEMORY = 512 << 20
 """Memory budget of one counting process. Measured on the benchmark's medium input with the
 bundled Qwen tokenizer (151k vocabulary): 245 MB resident per worker, 360 MB at ten times

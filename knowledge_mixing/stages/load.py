@@ -24,7 +24,7 @@ from ..io.jsonl import HashingFile, json_lines
 from ..io.memory import release_memory
 from ..io.parquet import COMPRESSION
 from ..io.step03 import collect_sources
-from ..knowledge_rows import KNOWLEDGE_ROWS_SCHEMA
+from ..knowledge_rows import KNOWLEDGE_ROWS_SCHEMA, ROW_GROUP_ROWS
 from ..parameters import default
 from ..rows import build_messages, messages_id
 from ..sampling import normalised_whitespace, text_id
@@ -436,7 +436,7 @@ def load_stage(step03_dir: str | None, knowledge_rows_path: str, options: LoadOp
     with pq.ParquetWriter(knowledge_rows_path, KNOWLEDGE_ROWS_SCHEMA,
                           compression=COMPRESSION) as writer:
         for number, batch in enumerate(reader.batches(), 1):
-            writer.write_batch(batch)
+            writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
             rows += batch.num_rows
             del batch
             if number % RELEASE_EVERY == 0:

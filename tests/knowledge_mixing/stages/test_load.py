@@ -12,6 +12,7 @@ from helpers import knowledge_rows, write_jsonl
 from knowledge_mixing.errors import InputError
 from knowledge_mixing.knowledge_rows import KNOWLEDGE_ROWS_SCHEMA
 from knowledge_mixing.sets import SET_NAMES
+from knowledge_mixing.stages import load as load_module
 from knowledge_mixing.stages.load import (
     LAYOUT_ALL_COLUMNS,
     LAYOUT_OUTPUT_COLUMNS,
@@ -60,6 +61,22 @@ def test_rows_are_written_in_the_knowledge_rows_schema(step03_layouts, tmp_path)
     assert list(measured.metadata) == ["knowledge_rows"]
     assert measured.metrics["key_facts_to_qa.rows_kept"] == 33
     assert measured.metrics["absent_sets"] == 0
+
+
+def test_no_row_group_holds_more_than_a_counting_run(step03_layouts, tmp_path, monkeypatch):
+    """The counting processes read whole row groups: a parse block of many short rows is
+    written as several groups of at most ROW_GROUP_ROWS (here 4 of the example's 172 rows)."""
+    whole = tmp_path / "whole.parquet"
+    load_stage(str(step03_layouts["mixed"]), str(whole), LoadOptions())
+    monkeypatch.setattr(load_module, "ROW_GROUP_ROWS", 4)
+    small = tmp_path / "small.parquet"
+    load_stage(str(step03_layouts["mixed"]), str(small), LoadOptions())
+    metadata = pq.read_metadata(small)
+    groups = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
+    assert max(groups) == 4 and max(groups) < max(
+        pq.read_metadata(whole).row_group(g).num_rows
+        for g in range(pq.read_metadata(whole).num_row_groups))
+    assert pq.read_table(small).equals(pq.read_table(whole))
 
 
 def test_each_input_file_is_fingerprinted_under_set_and_name(step03_layouts, layouts):
