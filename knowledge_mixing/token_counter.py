@@ -80,6 +80,9 @@ class TokenCounter:
         self.marker_ids = set(tokenizer.convert_tokens_to_ids(list(MARKERS)))
         self.marker_pattern = re.compile("|".join(map(re.escape, MARKERS)))
         self.backend = getattr(tokenizer, "backend_tokenizer", None)
+        if self.backend is not None:  # the trainer asks for neither, whatever tokenizer.json sets
+            self.backend.no_truncation()
+            self.backend.no_padding()
         others = [t for t in tokenizer.get_added_vocab() if t not in MARKERS]
         self.added_pattern = re.compile("|".join(map(re.escape, sorted(others, key=len, reverse=True)))) \
             if others else None

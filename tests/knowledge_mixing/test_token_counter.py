@@ -7,6 +7,9 @@ a regex pre-tokeniser (Qwen), one whose template emits BOS, a SentencePiece-styl
 pieces are not independent, so it must fall back to whole renderings), and a WordPiece one that
 lowercases.
 """
+import json
+import shutil
+
 import pytest
 from helpers import BOS_TEMPLATE, CHAT, fresh_tokenizer, knowledge_rows, make_data, make_step_03
 from helpers import read_jsonl, trainer_counts
@@ -14,7 +17,7 @@ from helpers import read_jsonl, trainer_counts
 from knowledge_mixing.rows import build_messages
 from knowledge_mixing.sets import knowledge_set
 from knowledge_mixing.token_counter import TRAINER_MARKERS, TokenCounter, as_trainer_wraps
-from knowledge_mixing.tokenizer import BUILD_COPIES, without_build_copies
+from knowledge_mixing.tokenizer import BUILD_COPIES, bundled_tokenizer_dir, without_build_copies
 
 
 def conversations_of(rows, gpt_oss_forms=(False,)):
@@ -157,3 +160,22 @@ def test_bos_template_fixture_is_what_it_claims(bos_tokenizer_dir):
     tokenizer = fresh_tokenizer(bos_tokenizer_dir)
     assert tokenizer.chat_template == BOS_TEMPLATE
     assert tokenizer.encode("x")[0] == tokenizer.bos_token_id
+
+
+def test_truncation_and_padding_set_in_tokenizer_json_do_not_change_counts(conversations,
+                                                                          tmp_path):
+    """A tokenizer.json may set truncation or padding; the trainer's encoding ignores both (it
+    asks for neither), and so must the counts."""
+    folder = tmp_path / "truncating"
+    shutil.copytree(bundled_tokenizer_dir(), folder)
+    spec = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    spec["truncation"] = {"direction": "Right", "max_length": 16, "strategy": "LongestFirst",
+                          "stride": 0}
+    spec["padding"] = {"strategy": {"Fixed": 4096}, "direction": "Right",
+                       "pad_to_multiple_of": None, "pad_id": 0, "pad_type_id": 0,
+                       "pad_token": "<|endoftext|>"}
+    (folder / "tokenizer.json").write_text(json.dumps(spec), encoding="utf-8")
+    tokenizer = fresh_tokenizer(folder)
+    assert tokenizer.backend_tokenizer.truncation and tokenizer.backend_tokenizer.padding
+    some = conversations[:50]
+    assert TokenCounter(tokenizer).count(some) == trainer_counts(fresh_tokenizer(folder), some)
