@@ -37,13 +37,22 @@ def build_messages(kset: KnowledgeSet, document_outline: str, document: str, que
     ]
 
 
-def messages_id(messages: list[dict[str, str]]) -> bytes:
+def _spelled(value) -> str:
+    """A message's value, marked as text or JSON (a replay row's may be a list or null) and
+    after its length."""
+    if isinstance(value, str):
+        return f"s{len(value)}:{value}"
+    written = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return f"j{len(written)}:{written}"
+
+
+def messages_id(messages: list[dict]) -> bytes:
     """The identity of a sample as the trainer sees it: two rows with the same messages are
     exact duplicates (docs/behaviour.md#duplicates), whatever their metadata. Each message is
-    written as its number of keys, then each key and text in key order, each after its length:
-    one spelling per list of messages, and a third of the time of their JSON."""
+    spelled as its number of keys, then each key in order, after its length, with its value:
+    one spelling per list of messages, in a third of the time of their JSON."""
     return text_id("".join(
-        f"{len(message)};" + "".join(f"{len(key)}:{key}{len(message[key])}:{message[key]}"
+        f"{len(message)};" + "".join(f"{len(key)}:{key}{_spelled(message[key])}"
                                      for key in sorted(message))
         for message in messages))
 

@@ -94,6 +94,10 @@ def test_messages_id_is_the_same_for_the_same_messages_only():
         [{"role": "user", "content": "QA"}, {"role": "assistant", "content": ""}],
         [{"role": "user"}, {"content": "Q", "role": "assistant"}],  # keys moved between turns
         [{"role": "user", "content": "Q"}],
+        [{"role": "user", "content": '"Q"'}, {"role": "assistant", "content": "A"}],
+        [{"role": "user", "content": ["Q"]}, {"role": "assistant", "content": "A"}],
+        [{"role": "user", "content": None}, {"role": "assistant", "content": "A"}],
+        [{"role": "user", "content": "null"}, {"role": "assistant", "content": "A"}],
     ]
     assert len({messages_id(m) for m in [one, *others]}) == 1 + len(others)
     assert len(messages_id(one)) == 16
