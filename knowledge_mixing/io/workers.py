@@ -92,9 +92,9 @@ def die_with_parent(parent: int) -> None:
 def _start_process(parent: int, initializer, initargs: tuple) -> None:
     die_with_parent(parent)
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per CPU instead of threads
-    # Arrow's default allocator (mimalloc) keeps much of what was freed (a counting process: 30 MB
-    # more on the benchmark's medium input, 100 MB more at ten times); the system's allocator
-    # gives it back at release_memory
+    # Arrow's default allocator (mimalloc) keeps much of what was freed (a counting process held
+    # 12 - 30 MB more on the benchmark's inputs); the system's allocator gives it back at
+    # release_memory
     pa.set_memory_pool(pa.system_memory_pool())
     initializer(*initargs)
 
