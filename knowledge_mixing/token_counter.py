@@ -37,6 +37,29 @@ count of pieces would let long documents fill the memory."""
 PROBES = ("Hello world.", " leading space", "\n\nWhat is it?", "Ünïcödé text", "x", "42.\n")
 
 
+def splitting_part(pre_tokenizer):
+    """What decides where `pre_tokenizer` cuts a text. A last ByteLevel step that neither splits
+    (no regex) nor adds a space only maps each piece's bytes to characters, one for one, so the
+    steps before it cut the same text into pieces that are equal exactly when its pieces are (and
+    at half the cost); None when nothing cuts."""
+    from tokenizers import pre_tokenizers
+
+    if not isinstance(pre_tokenizer, pre_tokenizers.Sequence):
+        return pre_tokenizer
+    steps = []
+    while True:
+        try:
+            steps.append(pre_tokenizer[len(steps)])
+        except (IndexError, TypeError):  # the end, or a tokenizers without indexing
+            break
+    last = steps[-1] if steps else None
+    if not (isinstance(last, pre_tokenizers.ByteLevel) and not last.use_regex
+            and not last.add_prefix_space):
+        return pre_tokenizer
+    rest = steps[:-1]
+    return None if not rest else rest[0] if len(rest) == 1 else pre_tokenizers.Sequence(rest)
+
+
 def trained_roles(messages: list[dict], unmask: bool) -> set[str]:
     """The roles instructlab-training trains: every non-system one of an `unmask: true` row,
     only the assistant's otherwise."""
@@ -83,6 +106,13 @@ class TokenCounter:
         if self.backend is not None:  # the trainer asks for neither, whatever tokenizer.json sets
             self.backend.no_truncation()
             self.backend.no_padding()
+            from tokenizers import normalizers
+
+            self.normalizer = self.backend.normalizer
+            # Unicode's normal forms leave ASCII text as it is: nothing to check there
+            self.ascii_unchanged = isinstance(self.normalizer, (
+                normalizers.NFC, normalizers.NFD, normalizers.NFKC, normalizers.NFKD))
+            self.splitter = splitting_part(self.backend.pre_tokenizer)
         others = [t for t in tokenizer.get_added_vocab() if t not in MARKERS]
         self.added_pattern = re.compile("|".join(map(re.escape, sorted(others, key=len, reverse=True)))) \
             if others else None
@@ -128,18 +158,18 @@ class TokenCounter:
         around the junction: no added token spans it, normalising does not merge across it, and
         the pre-tokeniser (whose pieces the model never merges) splits the text exactly there."""
         a, b = head[-JUNCTION_WINDOW:], tail[:JUNCTION_WINDOW]
-        if not a or not b or self.backend.pre_tokenizer is None:
+        if not a or not b or self.splitter is None:
             return False
         if self.added_pattern is not None and any(
                 m.start() < len(a) < m.end() for m in self.added_pattern.finditer(a + b)):
             return False
-        normalizer = self.backend.normalizer
-        if normalizer is not None:
+        normalizer = self.normalizer
+        if normalizer is not None and not (self.ascii_unchanged and (a + b).isascii()):
             na, nb = normalizer.normalize_str(a), normalizer.normalize_str(b)
             if normalizer.normalize_str(a + b) != na + nb:
                 return False
             a, b = na, nb
-        pre_tokenize = self.backend.pre_tokenizer.pre_tokenize_str
+        pre_tokenize = self.splitter.pre_tokenize_str
         if a not in self._pre_tokens:
             if len(self._pre_tokens) > REMEMBERED_TEXTS:
                 self._pre_tokens.clear()

@@ -16,7 +16,13 @@ from helpers import read_jsonl, trainer_counts
 
 from knowledge_mixing.rows import build_messages
 from knowledge_mixing.sets import knowledge_set
-from knowledge_mixing.token_counter import TRAINER_MARKERS, TokenCounter, as_trainer_wraps
+from knowledge_mixing.token_counter import (
+    JUNCTION_WINDOW,
+    TRAINER_MARKERS,
+    TokenCounter,
+    as_trainer_wraps,
+    splitting_part,
+)
 from knowledge_mixing.tokenizer import BUILD_COPIES, bundled_tokenizer_dir, without_build_copies
 
 
@@ -179,3 +185,47 @@ def test_truncation_and_padding_set_in_tokenizer_json_do_not_change_counts(conve
     assert tokenizer.backend_tokenizer.truncation and tokenizer.backend_tokenizer.padding
     some = conversations[:50]
     assert TokenCounter(tokenizer).count(some) == trainer_counts(fresh_tokenizer(folder), some)
+
+
+def test_what_decides_the_cuts_of_a_pre_tokeniser():
+    """A last ByteLevel step that neither splits nor adds a space maps pieces one for one: the
+    steps before it decide the cuts. Any other pre-tokeniser is kept whole."""
+    from tokenizers import pre_tokenizers as pt
+
+    split = pt.Split(" ", behavior="isolated")
+    quiet = pt.ByteLevel(add_prefix_space=False, use_regex=False)
+    assert isinstance(splitting_part(pt.Sequence([split, quiet])), pt.Split)
+    assert splitting_part(pt.Sequence([quiet])) is None
+    two = splitting_part(pt.Sequence([pt.WhitespaceSplit(), pt.Digits(), quiet]))
+    assert two.pre_tokenize_str("a 12") == pt.Sequence(
+        [pt.WhitespaceSplit(), pt.Digits()]).pre_tokenize_str("a 12")
+    for kept in (pt.Sequence([split, pt.ByteLevel(add_prefix_space=True, use_regex=False)]),
+                 pt.Sequence([split, pt.ByteLevel(add_prefix_space=False, use_regex=True)]),
+                 pt.Sequence([quiet, split]), quiet, split):
+        assert splitting_part(kept) is kept
+
+
+@pytest.mark.parametrize("kind", ["qwen", "bos", "wordpiece"])
+def test_junction_verdicts_are_those_of_the_whole_normaliser_and_pre_tokeniser(
+        conversations, tokenizers, kind):
+    """The shortcuts (the splitting steps only; no normalising of ASCII under a Unicode normal
+    form) decide every junction as the full normaliser and pre-tokeniser do."""
+    counter = TokenCounter(tokenizers(kind, "ours"))
+    backend = counter.backend
+
+    def whole(a, b):
+        normalise = backend.normalizer.normalize_str if backend.normalizer else (lambda t: t)
+        if normalise(a + b) != normalise(a) + normalise(b):
+            return False
+        pieces = backend.pre_tokenizer.pre_tokenize_str
+        a, b = normalise(a), normalise(b)
+        return [p for p, _ in pieces(a + b)] == \
+            [p for p, _ in pieces(a)] + [p for p, _ in pieces(b)]
+
+    users = [m["content"] for c in conversations[:600] for m in c if m["role"] == "user"]
+    pairs = [(u[:i], u[i:]) for u in users for i in (u.rfind("\n\n") + 2, u.rfind("\n\n") + 1)]
+    pairs += [("Café.\n\n", "Qué?"), ("abc", "\u0301def"), ("word ", "next"), ("x\n", "\ny"),
+              ("12", "34"), ("naïve\n\n", "Why?"), ("end.  ", " What")]
+    verdicts = [counter.junction_is_clean(a, b) for a, b in pairs]
+    assert verdicts == [whole(a[-JUNCTION_WINDOW:], b[:JUNCTION_WINDOW]) for a, b in pairs]
+    assert True in verdicts and False in verdicts
