@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from pyarrow import json as pa_json
 
 from ..errors import InputError
-from ..io.jsonl import HashingFile, json_lines
+from ..io.jsonl import FileSha256, json_lines
 from ..io.memory import release_memory
 from ..io.parquet import COMPRESSION
 from ..io.step03 import collect_sources
@@ -323,34 +323,35 @@ def read_set_file(path: Path, kset: KnowledgeSet, options: LoadOptions, counts: 
     rows_before = counts.rows_read
     parse_options = pa_json.ParseOptions(explicit_schema=projection(kset),
                                          unexpected_field_behavior="ignore")
-    for whole_lines in (False, True):
-        try:
-            skip = counts.rows_read - rows_before  # yielded before a restart
-            # the reader closed before the file: its threads must not outlive the read (a task
-            # process once aborted at exit, "terminate called without an active exception")
-            with HashingFile(path) as source, contextlib.closing(
-                    whole_line_batches(source, parse_options, options.max_line_bytes)
-                    if whole_lines else pa_json.open_json(
-                        source, parse_options=parse_options,
-                        read_options=pa_json.ReadOptions(block_size=READ_BLOCK))) as reader:
-                for batch in reader:
-                    fresh = batch.to_pylist()[skip:]
-                    skip = max(0, skip - batch.num_rows)
-                    rows = [_normalise(row, kset, options, counts, f"{path}", columns)
-                            for row in fresh]
-                    yield [row for row in rows if row is not None]
-                sha256[path] = source.sha256.hexdigest()
-        except pa.ArrowInvalid as error:
-            if "straddl" in str(error) and not whole_lines:
-                continue
-            if counts.rows_read == rows_before and "Empty JSON stream" in str(error):
-                raise InputError(f"{path}: {NO_ROWS.format(kset.name)}") from error
-            _explain(path, kset, options, error)
-        except (InputError, UnicodeDecodeError, LineTooLong) as error:
-            _explain(path, kset, options, error)  # pyarrow leaves UTF-8 to Python
-        if counts.rows_read == rows_before:  # whitespace only, read a block of lines at a time
-            raise InputError(f"{path}: {NO_ROWS.format(kset.name)}")
-        return
+    with FileSha256(path) as fingerprint:
+        for whole_lines in (False, True):
+            try:
+                skip = counts.rows_read - rows_before  # yielded before a restart
+                # a native file (its reads never call into Python from pyarrow's threads), the
+                # reader closed before it: no thread of the read outlives it
+                with pa.OSFile(str(path)) as source, contextlib.closing(
+                        whole_line_batches(source, parse_options, options.max_line_bytes)
+                        if whole_lines else pa_json.open_json(
+                            source, parse_options=parse_options,
+                            read_options=pa_json.ReadOptions(block_size=READ_BLOCK))) as reader:
+                    for batch in reader:
+                        fresh = batch.to_pylist()[skip:]
+                        skip = max(0, skip - batch.num_rows)
+                        rows = [_normalise(row, kset, options, counts, f"{path}", columns)
+                                for row in fresh]
+                        yield [row for row in rows if row is not None]
+                sha256[path] = fingerprint.hexdigest()
+            except pa.ArrowInvalid as error:
+                if "straddl" in str(error) and not whole_lines:
+                    continue
+                if counts.rows_read == rows_before and "Empty JSON stream" in str(error):
+                    raise InputError(f"{path}: {NO_ROWS.format(kset.name)}") from error
+                _explain(path, kset, options, error)
+            except (InputError, UnicodeDecodeError, LineTooLong) as error:
+                _explain(path, kset, options, error)  # pyarrow leaves UTF-8 to Python
+            if counts.rows_read == rows_before:  # whitespace only, read a block of lines at a time
+                raise InputError(f"{path}: {NO_ROWS.format(kset.name)}")
+            return
 
 
 class Step03Reader:
@@ -364,7 +365,7 @@ class Step03Reader:
         self.options = options
         self.counts: dict[str, SetCounts] = {}
         self.sha256: dict[Path, str] = {}
-        """Every file read so far → its sha256, from the same read that parsed it."""
+        """Every file read so far → its sha256, computed while it was parsed."""
         self.columns: dict[Path, FileColumns] = {}
         """Every file read so far → the column names it used and its layout."""
         self.samples_seen: set[bytes] = set()

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from knowledge_mixing.errors import InputError
-from knowledge_mixing.io.jsonl import HashingFile, json_lines
+from knowledge_mixing.io.jsonl import FileSha256, json_lines
 
 
 def test_rows_with_their_line_numbers_blank_lines_skipped_all_bytes_hashed(tmp_path):
@@ -43,14 +43,15 @@ def test_rows_before_a_bad_line_are_yielded(tmp_path):
         next(rows)
 
 
-def test_hashing_file_hashes_what_is_read(tmp_path):
+def test_a_file_is_fingerprinted_on_a_thread_that_ends_with_the_read(tmp_path):
     path = tmp_path / "data"
-    content = bytes(range(256)) * 100
+    content = bytes(range(256)) * 100_000  # several blocks
     path.write_bytes(content)
-    with HashingFile(path) as f:
-        assert f.readable()
-        first = f.read(1000)
-        rest = f.read()
-        assert first + rest == content
-        assert f.sha256.hexdigest() == hashlib.sha256(content).hexdigest()
-    assert f.closed and f.file.closed
+    with FileSha256(path) as fingerprint:
+        assert fingerprint.hexdigest() == hashlib.sha256(content).hexdigest()
+    assert not fingerprint._thread.is_alive()
+    with pytest.raises(RuntimeError), FileSha256(path) as stopped:  # a read that fails
+        raise RuntimeError
+    assert not stopped._thread.is_alive()
+    with pytest.raises(FileNotFoundError), FileSha256(tmp_path / "absent") as absent:
+        absent.hexdigest()
