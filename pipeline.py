@@ -11,7 +11,6 @@ in the project's image. (No `from __future__ import annotations` here: KFP reads
 as objects.)
 """
 import inspect
-import sys
 from dataclasses import dataclass, field
 from typing import List, NamedTuple, Optional
 

@@ -54,11 +54,12 @@ COUNT_CHUNK = 1024
 knowledge_rows.ROW_GROUP_ROWS): enough for batched encoding, small for memory."""
 WORKER_MEMORY = 512 << 20
 """Memory budget of one counting process. Measured on the benchmark's medium input with the
-bundled Qwen tokenizer (151k vocabulary): 245 MB resident per worker, 360 MB at ten times
-medium; the rest is headroom for larger tokenizers and longer samples."""
+bundled Qwen tokenizer (151k vocabulary), in a local run (pages shared with the run's process
+counted): 330 MB resident per worker, 360 MB at ten times medium; the rest is headroom for
+larger tokenizers and longer samples."""
 FEEDER_MEMORY = 512 << 20
-"""Memory budget of the process that ranks the rows and writes the samples (measured: 210 MB on
-medium, 345 MB at ten times medium)."""
+"""Memory budget of the process that ranks the rows and writes the samples (measured in a local
+run: 230 MB on medium, 330 MB at ten times medium)."""
 
 
 def shard_of(raw_document_id: bytes | None, document_id: bytes, shards: int) -> int:
