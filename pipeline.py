@@ -11,6 +11,7 @@ in the project's image. (No `from __future__ import annotations` here: KFP reads
 as objects.)
 """
 import inspect
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import List, NamedTuple, Optional
 
@@ -144,7 +145,16 @@ def build_mixing_stage(settings: ClusterSettings = ClusterSettings(),
     )(knowledge_mixing_stage)
 
 
-knowledge_mixing_stage = build_mixing_stage()
+def built_off_the_import_stack(build):
+    """`build()` on a thread of its own. kfp's task setters (resources, caching) call
+    `inspect.stack()`, which looks up the module of every frame on the stack; the import
+    machinery's frames have none, and each costs a pass over sys.modules: the stage built while
+    this file is imported took 0.2 s (of every `run`), against 0.01 s on a fresh stack."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(build).result()
+
+
+knowledge_mixing_stage = built_off_the_import_stack(build_mixing_stage)
 """The stage with default cluster settings, to use inside your own pipeline (give it the
 `tokenizer_files` of `components.fetch_tokenizer` or of an importer)."""
 

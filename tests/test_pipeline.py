@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 
 import pytest
 from helpers import EXAMPLE_STEP_03, REPO, make_step_03, read_jsonl
@@ -191,6 +192,15 @@ def test_seed_data_from_a_pvc_path_instead(tmp_path):
     assert params["generation_input_pvc_path"] == {"parameterType": "STRING"}  # required
     assert "seed_data_uri" not in params
     assert not any("importer" in e for e in spec["deploymentSpec"]["executors"].values())
+
+
+def test_the_stage_built_as_the_file_is_imported_is_the_stage_built_here(tmp_path):
+    """pipeline.py builds its default stage on a thread of its own (off the import's stack):
+    the same stage, to the byte, as one built on this thread."""
+    imported = compile_spec(pipeline.knowledge_mixing_stage, tmp_path / "imported.yaml")
+    here = compile_spec(pipeline.build_mixing_stage(), tmp_path / "here.yaml")
+    assert imported == here
+    assert pipeline.built_off_the_import_stack(threading.get_ident) != threading.get_ident()
 
 
 def test_the_stage_fits_in_a_pipeline_of_your_own(tmp_path):
