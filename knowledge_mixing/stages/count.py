@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import ParameterError
-from ..io.memory import release_memory
+from ..io.memory import release_memory_every
 from ..io.parquet import COMPRESSION, row_group_runs
 from ..io.workers import OrderedPool, pool_size
 from ..knowledge_rows import read_identities, read_messages_ids
@@ -59,7 +59,7 @@ counted): 330 MB resident per worker, 360 MB at ten times medium; the rest is he
 larger tokenizers and longer samples."""
 FEEDER_MEMORY = 512 << 20
 """Memory budget of the process that ranks the rows and writes the samples (measured in a local
-run: 230 MB on medium, 330 MB at ten times medium)."""
+run: 240 MB on medium, 330 MB at ten times medium)."""
 
 
 def shard_of(raw_document_id: bytes | None, document_id: bytes, shards: int) -> int:
@@ -118,12 +118,12 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
         # a dictionary would only hold the few set names: every other column is one per row
         with pq.ParquetWriter(samples_path, SAMPLES_SCHEMA, use_dictionary=["set"],
                               compression=COMPRESSION) as writer:
-            for counted in counters.map(chunks()):
+            for chunk_number, counted in enumerate(counters.map(chunks()), 1):
                 writer.write_table(counted)
                 rows += counted.num_rows
                 tokens += pc.sum(counted["token_length"]).as_py() or 0
                 del counted
-                release_memory()
+                release_memory_every(chunk_number)
                 log.info("count tokens: %d of %d rows, %d tokens (%.1fs)", rows, kept, tokens,
                          time.perf_counter() - started)
     progress(log, "count: %d samples, %d tokens, on %d processes, %s (%.1fs)", rows, tokens,
@@ -149,6 +149,7 @@ class RowsToCount:
 
 _worker_settings: tuple = ()
 _worker_counter: TokenCounter | Exception | None = None
+_chunks_counted = 0  # by this process
 
 
 def _start_worker(tokenizer: str, trust_remote_code: bool, save_gpt_oss_format: bool) -> None:
@@ -192,6 +193,7 @@ def _read(run: RowsToCount) -> pa.Table:
 def _count_chunk(run: RowsToCount) -> dict:
     """Messages, token counts and output lines of one run's rows, as a SAMPLES_SCHEMA table
     (Arrow crosses the process boundary compactly; Python objects would not)."""
+    global _chunks_counted
     counter, save_gpt_oss_format = _counter(), _worker_settings[2]
     rows = _read(run)
     chunk = rows.to_pydict()
@@ -218,7 +220,8 @@ def _count_chunk(run: RowsToCount) -> dict:
     samples = pa.Table.from_pydict({f.name: chunk[f.name] for f in SAMPLES_SCHEMA},
                                    schema=SAMPLES_SCHEMA)
     del chunk, conversations, rows
-    release_memory()
+    _chunks_counted += 1
+    release_memory_every(_chunks_counted)
     return {"samples": samples, "junctions": {k: n - before[k] for k, n in counter.junctions.items()},
             "piecewise": counter.piecewise,
             "chat_template_sha256": chat_template_sha256(counter.tokenizer)}

@@ -10,7 +10,7 @@ import shutil
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..io.memory import release_memory
+from ..io.memory import release_memory_every
 from ..io.parquet import COMPRESSION
 from ..logs import progress
 from . import Measured
@@ -44,7 +44,7 @@ def gather_stage(shard_paths: list[str], samples_path: str, shard_metadata: list
 
     for k in range(len(files)):
         advance(k)
-    rows = tokens = 0
+    rows = tokens = groups_written = 0
     with pq.ParquetWriter(samples_path, files[0].schema_arrow,
                           compression=COMPRESSION) as writer:
         while heap:
@@ -60,9 +60,10 @@ def gather_stage(shard_paths: list[str], samples_path: str, shard_metadata: list
             if end < len(row_indices):
                 current[k] = (table, row_indices, end)
                 heapq.heappush(heap, (row_indices[end], k))
-            else:
+            else:  # a shard's row group is written: its memory is free
                 advance(k)
-            release_memory()
+                groups_written += 1
+                release_memory_every(groups_written)
     progress(log, "gather: %d shards, %d samples, %d tokens", len(files), rows, tokens)
     return _measured(rows, tokens, tokenizer)
 

@@ -21,7 +21,7 @@ from pyarrow import json as pa_json
 
 from ..errors import InputError
 from ..io.jsonl import FileSha256, json_lines
-from ..io.memory import release_memory
+from ..io.memory import release_memory_every
 from ..io.parquet import COMPRESSION
 from ..io.step03 import collect_sources
 from ..knowledge_rows import KNOWLEDGE_ROWS_SCHEMA, ROW_GROUP_ROWS
@@ -47,10 +47,6 @@ READ_BLOCK = 2 << 20
 """Bytes pyarrow parses at a time. Its streaming reader reads 32 blocks ahead of the parse (on
 threads of its own, which is what makes it fast), so a task's memory holds about 32 blocks,
 whatever the file's size."""
-RELEASE_EVERY = 8
-"""Blocks parsed between two hand-backs of freed memory. Each costs about a millisecond (glibc
-walks its heaps); after every block it was a tenth of the load's time. Measured on ten times the
-benchmark's medium input: 3.3 s faster, 7 MB more at the peak."""
 LAYOUT_ALL_COLUMNS = "sdg_hub 0.4 – 0.9.0 (every column)"
 LAYOUT_OUTPUT_COLUMNS = "sdg_hub 0.9.1+ (output columns only)"
 
@@ -440,8 +436,7 @@ def load_stage(step03_dir: str | None, knowledge_rows_path: str, options: LoadOp
             writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
             rows += batch.num_rows
             del batch
-            if number % RELEASE_EVERY == 0:
-                release_memory()
+            release_memory_every(number)
     read = sum(counts.rows_read for counts in reader.counts.values())
     progress(log, "load: %d rows read, %d kept, of %d sets (absent: %s) (%.1fs)", read, rows,
              len(reader.counts), ", ".join(reader.absent_sets) or "none",

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from ..data_card import data_card_markdown
 from ..errors import ParameterError
-from ..io.memory import release_memory
+from ..io.memory import release_memory_every
 from ..logs import progress
 from ..recipe import Recipe
 from ..report import token_length_histogram, token_length_percentiles, from_metadata
@@ -161,7 +161,7 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
         validation_statistics.add(kept)
         offset += n
         del rows, taken, kept
-        release_memory()
+        release_memory_every(group + 1)
 
     replay_sources = []
     if recipe.replay:
