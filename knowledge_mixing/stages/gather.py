@@ -7,15 +7,23 @@ import heapq
 import logging
 import shutil
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..io.memory import release_memory_every
 from ..io.parquet import COMPRESSION
+from ..knowledge_rows import ROW_GROUP_ROWS
 from ..logs import progress
 from . import Measured
 
 log = logging.getLogger(__name__)
+
+GATHERED_GROUP_ROWS = ROW_GROUP_ROWS
+"""Rows at least in a row group of the merged samples. The shards interleave in runs as short as
+one raw document's rows, and a row group per run made tens of thousands of groups (the writer
+holds every group's metadata: 1.7 GB for 80,000 one-row runs; and the cuts read them one by
+one)."""
 
 
 def gather_stage(shard_paths: list[str], samples_path: str, shard_metadata: list[dict]) -> Measured:
@@ -44,7 +52,8 @@ def gather_stage(shard_paths: list[str], samples_path: str, shard_metadata: list
 
     for k in range(len(files)):
         advance(k)
-    rows = tokens = groups_written = 0
+    rows = tokens = groups_written = pending = 0
+    runs: list = []  # merged, not yet written: `pending` rows
     with pq.ParquetWriter(samples_path, files[0].schema_arrow,
                           compression=COMPRESSION) as writer:
         while heap:
@@ -53,15 +62,19 @@ def gather_stage(shard_paths: list[str], samples_path: str, shard_metadata: list
             limit = heap[0][0] if heap else None
             end = bisect.bisect_left(row_indices, limit, position) if limit is not None \
                 else len(row_indices)
-            run = table.slice(position, end - position)
-            writer.write_table(run)
-            rows += run.num_rows
-            tokens += pc.sum(run["token_length"]).as_py() or 0
+            runs.append(table.slice(position, end - position))
+            pending += end - position
+            tokens += pc.sum(runs[-1]["token_length"]).as_py() or 0
             if end < len(row_indices):
                 current[k] = (table, row_indices, end)
                 heapq.heappush(heap, (row_indices[end], k))
-            else:  # a shard's row group is written: its memory is free
+            else:
                 advance(k)
+            del table  # a finished row group lives on only in `runs`
+            if pending >= GATHERED_GROUP_ROWS or not heap:
+                writer.write_table(pa.concat_tables(runs))
+                rows += pending
+                runs, pending = [], 0  # the row groups they were cut from are free
                 groups_written += 1
                 release_memory_every(groups_written)
     progress(log, "gather: %d shards, %d samples, %d tokens", len(files), rows, tokens)

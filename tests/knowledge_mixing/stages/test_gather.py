@@ -6,6 +6,7 @@ import pytest
 from helpers import count, make_data
 
 from knowledge_mixing.stages.count import SAMPLES_SCHEMA, count_stage
+from knowledge_mixing.stages import gather
 from knowledge_mixing.stages.gather import gather_stage
 
 
@@ -37,6 +38,18 @@ def test_shards_are_merged_into_input_order(tmp_path):
     assert measured.metadata == {"samples": {
         "rows_counted": 20, "tokens_counted": sum(range(1, 21)), "tokenizer": "tok",
         "tokenizer_sha256": {"files": {"t.json": "ab"}, "chat_template": "cd"}}}
+
+
+def test_interleaved_shards_are_written_in_row_groups_of_many_runs(tmp_path, monkeypatch):
+    """Shards that take turns row by row: a row group per run would be a row group per row."""
+    monkeypatch.setattr(gather, "GATHERED_GROUP_ROWS", 4)
+    shards = [write_shard(tmp_path / "even", list(range(0, 19, 2)), 3),
+              write_shard(tmp_path / "odd", list(range(1, 20, 2)), 3)]
+    gather_stage(shards, str(tmp_path / "out"), [{}, {}])
+    merged = pq.ParquetFile(tmp_path / "out")
+    assert [merged.metadata.row_group(g).num_rows
+            for g in range(merged.metadata.num_row_groups)] == [4, 4, 4, 4, 4]
+    assert merged.read().equals(samples_table(list(range(20))))
 
 
 def test_one_shard_is_copied(tmp_path):
