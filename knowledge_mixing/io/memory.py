@@ -19,7 +19,7 @@ _MALLOC_TRIM = _glibc_malloc_trim()
 
 
 RELEASE_EVERY = 8
-"""Batches (parsed blocks, counted chunks, written row groups) between two hand-backs of freed
+"""Batches (parsed blocks, counted chunks, row groups read) between two hand-backs of freed
 memory. A hand-back costs more than its call (about a millisecond: glibc walks its heaps): the
 next batch takes the memory back a page at a time, a fault a page (2–3 µs on the benchmark's
 2-core machine). Measured on ten times the benchmark's medium input, against a hand-back after

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 
-from .memory import release_memory
+from .memory import release_memory_every
 
 COMPRESSION = "lz4"
 """How the Parquet files that pass between tasks are compressed. LZ4 reads back 1.5 – 2 times as
@@ -17,7 +17,7 @@ def row_groups(path: str, columns=None, read_dictionary=None):
     parquet = pq.ParquetFile(path, read_dictionary=read_dictionary)
     for group in range(parquet.metadata.num_row_groups):
         yield parquet.read_row_group(group, columns=columns)
-        release_memory()
+        release_memory_every(group + 1)
 
 
 def row_group_runs(group_rows: list[int], size: int):

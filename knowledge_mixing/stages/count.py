@@ -149,7 +149,7 @@ class RowsToCount:
 
 _worker_settings: tuple = ()
 _worker_counter: TokenCounter | Exception | None = None
-_chunks_counted = 0  # by this process
+_chunks_counted = 0  # by this process: a pool process, or the feeding one with one worker
 
 
 def _start_worker(tokenizer: str, trust_remote_code: bool, save_gpt_oss_format: bool) -> None:
@@ -247,7 +247,8 @@ class ChunkCounters(OrderedPool):
             self.junctions.update(counted["junctions"])
             self.piecewise &= counted["piecewise"]
             self.chat_template_sha256 = counted["chat_template_sha256"]
-            yield counted["samples"]
+            samples = counted.pop("samples")  # held by the caller only, freed once written
+            yield samples
 
     def report(self) -> str:
         return (f"{'piecewise' if self.piecewise else 'whole renderings'}; user turns cut before "

@@ -10,4 +10,3 @@ def test_memory_is_handed_back_after_every_release_every_th_batch(monkeypatch):
     for batch in range(1, 3 * RELEASE_EVERY + 3):
         release_memory_every(batch)
     assert released_after == [RELEASE_EVERY, 2 * RELEASE_EVERY, 3 * RELEASE_EVERY]
-
