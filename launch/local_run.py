@@ -185,13 +185,16 @@ def our_tasks_in_forks(router: LogRouter):
         stages_log.propagate = True
 
 
+FIRST_TASK_MODULES = ("transformers.models.auto.tokenization_auto",)
+"""What the first task (the tokenizer's fetch, which the local runner runs before the load)
+imports: imported before the first fork."""
 TASK_MODULES = ("knowledge_mixing.stages.load", "knowledge_mixing.stages.plan",
                 "knowledge_mixing.stages.replay", "knowledge_mixing.stages.count",
                 "knowledge_mixing.stages.gather", "knowledge_mixing.stages.mix",
-                "knowledge_mixing.stages.select", "transformers.models.auto.tokenization_auto",
-                "pyarrow.dataset")
-"""What the tasks import, imported once before the forks: each fork (and the counting processes
-each forks) starts with them."""
+                "knowledge_mixing.stages.select", "pyarrow.dataset")
+"""What the other tasks import: imported once, as soon as the first task is forked, while it
+runs on a CPU of its own (0.3 s of every run, most of it pandas), and before any other fork:
+each later fork (and the counting processes each forks) starts with them."""
 PANDAS_MODULES = ("pandas", "pyarrow.pandas_compat")
 """What pyarrow imports the first time it converts Python values, where pandas is installed (as
 `datasets` needs it): 0.15 s of every task and counting process, unless imported before."""
@@ -208,6 +211,13 @@ class TaskForks:
         self.router = router
         self._lock = threading.Lock()
         self._pipe_ends: set[int] = set()  # write ends of the running forks' output pipes
+        for module in FIRST_TASK_MODULES:
+            importlib.import_module(module)
+        self._all_imported = False
+
+    def _import_for_later_tasks(self) -> None:
+        """TASK_MODULES and PANDAS_MODULES, once; called holding the fork lock, so no fork is
+        made in the middle of an import."""
         for module in TASK_MODULES:
             importlib.import_module(module)
         try:
@@ -215,6 +225,7 @@ class TaskForks:
                 importlib.import_module(module)
         except ImportError:  # as pyarrow does: a pandas that cannot be imported is not used
             pass
+        self._all_imported = True
 
     def run(self, component, executor_input: dict) -> bool:
         with self._lock:
@@ -226,6 +237,8 @@ class TaskForks:
             with contextlib.suppress(OSError):  # set on both sides: whichever comes first
                 os.setpgid(pid, pid)
             self._pipe_ends.add(write_end)
+            if not self._all_imported:
+                self._import_for_later_tasks()
         ended = {}
 
         def reap():

@@ -6,6 +6,9 @@ import contextlib
 import io
 import json
 import os
+import re
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,6 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 from kfp import dsl
+from helpers import REPO
 from standins import artifact, as_kfp_returns, example_chain
 
 import pipeline
@@ -124,13 +128,33 @@ def test_a_task_runs_in_a_fork_and_its_output_reaches_the_router(tmp_path, capsy
     assert resident_mb() - before < 100  # whose memory went with it
 
 
-def test_a_task_starts_with_what_tasks_import_imported(tmp_path):
-    """kfp, pyarrow, transformers' tokenizer classes, our stages, and pandas (which pyarrow
-    imports on its first conversion): imported once before the forks, not in every task."""
-    routed, log, _ = router(verbose=True)
-    with contextlib.redirect_stdout(routed):
-        assert TaskForks(routed).run(fork_task, executor_input(tmp_path, "m", "modules")) is True
-    assert "to import: []" in log.getvalue()
+FIRST_AND_SECOND_TASK = """
+import contextlib, pathlib, sys
+sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests", sys.argv[1] + "/tests/launch"]
+import test_local_run as t
+from launch.local_run import TaskForks
+routed, log, _ = t.router(verbose=True)
+with contextlib.redirect_stdout(routed):
+    forks = TaskForks(routed)
+    for name in ("first", "second"):
+        assert forks.run(t.fork_task, t.executor_input(pathlib.Path(sys.argv[2]), name, "modules"))
+print(log.getvalue())
+"""
+
+
+def test_tasks_start_with_what_tasks_import_imported(tmp_path):
+    """transformers' tokenizer classes before the first fork (the tokenizer's fetch needs
+    them); our stages, pyarrow.dataset and pandas (which pyarrow imports on its first
+    conversion) while the first task runs, before any other fork: once, not in every task.
+    In a fresh interpreter, as `run` is: pytest's own has imported them all."""
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_AND_SECOND_TASK, str(REPO), str(tmp_path)],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    first, second = re.findall(r"to import: (\[.*\])", result.stdout)
+    assert "'transformers.models.auto.tokenization_auto'" not in first
+    assert "'pandas'" in first and "'knowledge_mixing.stages.count'" in first
+    assert second == "[]"
 
 
 def test_a_failing_task_fails_with_its_error_line(tmp_path):
