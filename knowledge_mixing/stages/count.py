@@ -89,7 +89,6 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
             read_messages_ids(knowledge_rows_path) if recipe.dedup else None)
         in_shard = pa.array([shard_of(r, d, shards) == shard
                              for r, d in zip(raw_documents, documents)], pa.bool_())
-        raw_ids, document_ids = (pa.array(ids, pa.binary(16)) for ids in (raw_documents, documents))
         del sets, raw_documents, documents
         ranks, qa_indexes = pa.array(ranks, pa.int32()), pa.array(qa_indexes, pa.int32())
         keep = pc.and_(cut_mask(ranks, qa_indexes, largest_cut, qa_per_doc), in_shard)
@@ -99,10 +98,8 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
                  len(keep), largest_cut, qa_per_doc)
 
         decided = pa.table({"row": pa.array(range(len(keep)), pa.int64()),
-                            "summary_rank": ranks, "qa_index": qa_indexes,
-                            "raw_document_id": raw_ids, "document_id": document_ids,
-                            "keep": keep})
-        del ranks, qa_indexes, raw_ids, document_ids
+                            "summary_rank": ranks, "qa_index": qa_indexes, "keep": keep})
+        del ranks, qa_indexes
         metadata = pq.read_metadata(knowledge_rows_path)
         group_rows = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
         started, rows, tokens = time.perf_counter(), 0, 0
@@ -140,7 +137,7 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
 class RowsToCount:
     """A run of whole row groups of the knowledge rows file for one counting process to read
     itself (only this travels to it: the texts never cross a process boundary on the way in),
-    with what the feeding process decided per row (its number, rank, identities, `keep`)."""
+    with what the feeding process decided per row (its number, rank and Q&A position, `keep`)."""
 
     path: str
     groups: list[int]

@@ -84,22 +84,24 @@ class FileColumns:
 
 
 class FirstSpellings:
-    """The first spelling, in input order, of every document up to whitespace; says which texts
-    are another spelling of one seen before (docs/behaviour.md#sampling)."""
+    """The first spelling, in input order, of every document up to whitespace; gives each text
+    its sampling.document_id, and says which texts are another spelling of one seen before
+    (docs/behaviour.md#sampling)."""
 
     def __init__(self):
         self.first: dict[bytes, bytes] = {}  # document id → text_id of its first spelling
-        self.last: tuple[str | None, bool] = (None, False)  # rows of a summary come together
+        # rows of a summary come together: (text, its document id, another spelling?)
+        self.last: tuple[str | None, bytes | None, bool] = (None, None, False)
 
-    def is_variant(self, text: str | None) -> bool:
+    def identify(self, text: str | None) -> tuple[bytes | None, bool]:
+        """The text's document_id, and whether it is another spelling of an earlier text."""
         if text is None:
-            return False
-        if text == self.last[0]:
-            return self.last[1]
-        normal, spelled = normalised_whitespace(text), text_id(text)
-        key = spelled if normal == text else text_id(normal)
-        self.last = (text, self.first.setdefault(key, spelled) != spelled)
-        return self.last[1]
+            return None, False
+        if text != self.last[0]:
+            normal, spelled = normalised_whitespace(text), text_id(text)
+            key = spelled if normal == text else text_id(normal)
+            self.last = (text, key, self.first.setdefault(key, spelled) != spelled)
+        return self.last[1], self.last[2]
 
 
 @dataclass
@@ -123,10 +125,14 @@ class SetCounts:
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
 
-    def keep(self, raw_document: str | None, document: str) -> None:
+    def keep(self, raw_document: str | None, document: str) -> tuple[bytes | None, bytes]:
+        """Count a kept row; the document_id of its raw document and of its document."""
         self.rows_kept += 1
-        self.raw_document_whitespace_variants += self.raw_spellings.is_variant(raw_document)
-        self.document_whitespace_variants += self.document_spellings.is_variant(document)
+        raw_document_id, raw_variant = self.raw_spellings.identify(raw_document)
+        document_id, variant = self.document_spellings.identify(document)
+        self.raw_document_whitespace_variants += raw_variant
+        self.document_whitespace_variants += variant
+        return raw_document_id, document_id
 
 
 def clean_response(response: str) -> str:
@@ -254,11 +260,11 @@ def _normalise(row: dict, kset: KnowledgeSet, options: LoadOptions, counts: SetC
     if not response:
         counts.dropped_empty_response += 1
         return None
-    counts.keep(raw_document, document)
+    raw_document_id, document_id = counts.keep(raw_document, document)
     messages = build_messages(kset, document_outline, document, question, response, reasoning,
                               save_gpt_oss_format)
     return (kset.name, raw_document, document, document_outline, question, response, reasoning,
-            messages_id(messages))
+            raw_document_id, document_id, messages_id(messages))
 
 
 def _explain(path: Path, kset: KnowledgeSet, options: LoadOptions, error: Exception):

@@ -7,8 +7,11 @@ from knowledge_mixing.sampling import document_id, text_id
 
 
 def test_identities_are_sets_and_document_ids_row_by_row(tmp_path):
+    """As the load wrote them (tests/knowledge_mixing/stages/test_load.py checks that it writes
+    each text's document_id), across row groups."""
     rows = [{"set": s, "raw_document": r, "document": d, "document_outline": "o", "question": "q",
-             "response": "a", "reasoning": None, "messages_id": bytes(16)}
+             "response": "a", "reasoning": None, "raw_document_id": document_id(r),
+             "document_id": document_id(d), "messages_id": bytes(16)}
             for s, r, d in [("extractive_summary", "raw", "s1"), ("extractive_summary", "raw", "s2"),
                             ("key_facts_to_qa", None, "block"), ("extractive_summary", "raw\n", "s1 ")]]
     path = tmp_path / "rows.parquet"
@@ -17,4 +20,3 @@ def test_identities_are_sets_and_document_ids_row_by_row(tmp_path):
     assert sets == [r["set"] for r in rows]
     assert raw_documents == [text_id("raw"), text_id("raw"), None, text_id("raw")]
     assert documents == [text_id(d) for d in ("s1", "s2", "block", "s1")]
-    assert documents[3] == document_id("s1 ")  # whitespace variants: one document

@@ -12,6 +12,7 @@ from helpers import knowledge_rows, write_jsonl
 from knowledge_mixing.errors import InputError
 from knowledge_mixing.knowledge_rows import KNOWLEDGE_ROWS_SCHEMA
 from knowledge_mixing.sets import SET_NAMES
+from knowledge_mixing.sampling import document_id
 from knowledge_mixing.stages import load as load_module
 from knowledge_mixing.stages.load import (
     LAYOUT_ALL_COLUMNS,
@@ -220,6 +221,12 @@ def test_whitespace_variants_keep_their_text_and_are_counted(layouts, layout):
                      if r["document_outline"].startswith("The Rosetta Stone")}
     assert len(raw_spellings) == 2 and len({" ".join(t.split()) for t in raw_spellings}) == 1
     assert sum(r["document"].endswith("\n") for r in rows["detailed_summary"]) == 1
+    # and each row carries the one identity of all the spellings, as the plan and count read it
+    for row in (r for rows_of_set in rows.values() for r in rows_of_set):
+        assert row["raw_document_id"] == document_id(row["raw_document"])
+        assert row["document_id"] == document_id(row["document"])
+    assert len({r["raw_document_id"] for r in rows["extractive_summary"]
+                if r["document_outline"].startswith("The Rosetta Stone")}) == 1
     counts = metadata["sets"]
     assert counts["extractive_summary"]["raw_document_whitespace_variants"] == 6
     assert counts["detailed_summary"]["document_whitespace_variants"] == 1
@@ -273,7 +280,8 @@ def test_unknown_columns_and_non_string_seed_columns_are_ignored(tmp_path):
     rows, _ = load(tmp_path / "in", tmp_path)
     assert [{k: v for k, v in r.items() if k != "messages_id"} for r in rows] == [{"set": "key_facts_to_qa", "raw_document": "Raw text.", "document": "A summary.",
                      "document_outline": "Outline", "question": "What?", "response": "This.",
-                     "reasoning": None}]
+                     "reasoning": None, "raw_document_id": document_id("Raw text."),
+                     "document_id": document_id("A summary.")}]
 
 
 def test_absent_folder_warns_and_is_reported(tmp_path, caplog):
