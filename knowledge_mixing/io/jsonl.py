@@ -67,9 +67,10 @@ class FileSha256:
 
     def _hash(self, path: Path) -> None:
         try:
-            with path.open("rb") as f:
-                while not self._stop.is_set() and (block := f.read(self.BLOCK)):
-                    self._sha256.update(block)
+            block = memoryview(bytearray(self.BLOCK))  # one buffer, not a fresh one per read
+            with path.open("rb", buffering=0) as f:
+                while not self._stop.is_set() and (size := f.readinto(block)):
+                    self._sha256.update(block[:size])
         except OSError as e:  # raised where the digest is asked for
             self._failure = e
 

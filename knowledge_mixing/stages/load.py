@@ -395,9 +395,10 @@ class Step03Reader:
                         for row in rows:
                             counts.duplicate_samples += row[-1] in self.samples_seen
                             self.samples_seen.add(row[-1])
-                        if rows:
-                            yield pa.RecordBatch.from_pylist(
-                                [dict(zip(KNOWLEDGE_ROWS_SCHEMA.names, row)) for row in rows],
+                        if rows:  # built column by column: no dict per row
+                            yield pa.RecordBatch.from_arrays(
+                                [pa.array(values, field.type) for values, field
+                                 in zip(zip(*rows), KNOWLEDGE_ROWS_SCHEMA)],
                                 schema=KNOWLEDGE_ROWS_SCHEMA)
                     described = columns.as_dict()
                     log.info("load %s/%s: %s; columns read: %s", kset.name, path.name,
