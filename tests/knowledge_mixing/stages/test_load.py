@@ -11,8 +11,8 @@ from helpers import knowledge_rows, write_jsonl
 
 from knowledge_mixing.errors import InputError
 from knowledge_mixing.knowledge_rows import KNOWLEDGE_ROWS_SCHEMA
-from knowledge_mixing.sets import SET_NAMES
 from knowledge_mixing.sampling import document_id
+from knowledge_mixing.sets import SET_NAMES
 from knowledge_mixing.stages import load as load_module
 from knowledge_mixing.stages.load import (
     LAYOUT_ALL_COLUMNS,
