@@ -217,7 +217,8 @@ class TaskForks:
 
     def _import_for_later_tasks(self) -> None:
         """TASK_MODULES and PANDAS_MODULES, once; called holding the fork lock, so no fork is
-        made in the middle of an import."""
+        made in the middle of an import (a fork would inherit the module's lock held, and hang
+        importing it). A failure is raised once the task forked before it has ended."""
         for module in TASK_MODULES:
             importlib.import_module(module)
         try:
@@ -237,8 +238,12 @@ class TaskForks:
             with contextlib.suppress(OSError):  # set on both sides: whichever comes first
                 os.setpgid(pid, pid)
             self._pipe_ends.add(write_end)
+            import_failure = None
             if not self._all_imported:
-                self._import_for_later_tasks()
+                try:
+                    self._import_for_later_tasks()
+                except Exception as error:  # noqa: BLE001 — raised once this task has ended
+                    import_failure = error
         ended = {}
 
         def reap():
@@ -255,6 +260,8 @@ class TaskForks:
             for line in output:
                 print(line, end="")
         reaper.join()
+        if import_failure is not None:
+            raise import_failure
         code = os.waitstatus_to_exitcode(ended["status"])
         if code not in (0, 1):  # 1: a Python error, whose trace the task printed
             print(f"{TaskProcessError.__name__}: " + (

@@ -22,6 +22,7 @@ from standins import artifact, as_kfp_returns, example_chain
 import pipeline
 from knowledge_mixing.errors import LocalRunError
 from knowledge_mixing.logs import PROGRESS_MARK
+from launch import local_run
 from launch.local_run import LOG_NAME, LogRouter, TaskForks, run_locally
 
 FAILED = "Pipeline 'knowledge-mixing' finished with status FAILURE. Inner task failed: 'plan-cuts'."
@@ -67,7 +68,9 @@ def test_the_router_keeps_the_last_exception_line_and_the_failed_task():
 @dsl.component
 def fork_task(text: str, seconds: float, allocate_mb: int) -> int:
     """Prints `text` (or raises it as an error, or ends as it says: killed, an exit status, a
-    process left behind), holds `allocate_mb` for `seconds`; its pid."""
+    process left behind, or imports the module it names, which must end by setting COMPLETE),
+    holds `allocate_mb` for `seconds`; its pid."""
+    import importlib
     import os
     import signal
     import subprocess
@@ -82,6 +85,8 @@ def fork_task(text: str, seconds: float, allocate_mb: int) -> int:
         os._exit(int(text.split()[1]))
     if text == "killed":
         os.kill(os.getpid(), signal.SIGKILL)
+    if text.startswith("import "):
+        assert importlib.import_module(text.split()[1]).COMPLETE
     if text == "modules":  # which of the modules a task needs it has to import itself
         needed = ("knowledge_mixing.stages.count", "transformers.models.auto.tokenization_auto",
                   "pandas", "pyarrow.pandas_compat", "pyarrow.dataset")
@@ -155,6 +160,55 @@ def test_tasks_start_with_what_tasks_import_imported(tmp_path):
     assert "'transformers.models.auto.tokenization_auto'" not in first
     assert "'pandas'" in first and "'knowledge_mixing.stages.count'" in first
     assert second == "[]"
+
+
+TWO_FIRST_TASKS_AT_ONCE = """
+import contextlib, pathlib, sys, threading
+sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests", sys.argv[1] + "/tests/launch", sys.argv[2]]
+import test_local_run as t
+from launch import local_run
+local_run.TASK_MODULES = ("slow_to_import", *local_run.TASK_MODULES)
+routed, log, _ = t.router(verbose=True)
+forks, done = local_run.TaskForks(routed), {}
+def task(name):
+    done[name] = forks.run(t.fork_task, t.executor_input(pathlib.Path(sys.argv[2]), name,
+                                                         "import slow_to_import"))
+with contextlib.redirect_stdout(routed):
+    threads = [threading.Thread(target=task, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+print(done)
+"""
+
+
+def test_no_task_is_forked_while_the_later_tasks_modules_are_imported(tmp_path):
+    """Two tasks started at once, as a ParallelFor's are, one of them the first: the other is
+    forked once the import is done, not in the middle of it (it would inherit the module's lock
+    held by a thread it does not have, and hang importing the module, or get it half made)."""
+    (tmp_path / "slow_to_import.py").write_text("import time\ntime.sleep(1)\nCOMPLETE = True\n")
+    result = subprocess.run(
+        [sys.executable, "-c", TWO_FIRST_TASKS_AT_ONCE, str(REPO), str(tmp_path)],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "{'a': True, 'b': True}" in result.stdout or "{'b': True, 'a': True}" in result.stdout
+
+
+def test_a_module_that_fails_to_import_fails_the_run_once_its_first_task_ended(
+        tmp_path, monkeypatch):
+    """The first task runs to its end (its process reaped, its output read), then the import's
+    error is raised."""
+    (tmp_path / "fails_to_import.py").write_text("raise RuntimeError('a broken install')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(local_run, "TASK_MODULES", local_run.TASK_MODULES + ("fails_to_import",))
+    routed, log, _ = router(verbose=True)
+    forks, inputs = TaskForks(routed), executor_input(tmp_path, "first", "first")
+    with contextlib.redirect_stdout(routed), pytest.raises(RuntimeError, match="a broken install"):
+        forks.run(fork_task, inputs)
+    assert "said first in 0 MB" in log.getvalue()
+    with pytest.raises(ChildProcessError):  # reaped: its process is not left behind
+        os.waitpid(returned(inputs), os.WNOHANG)
 
 
 def test_a_failing_task_fails_with_its_error_line(tmp_path):
