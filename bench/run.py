@@ -128,6 +128,8 @@ def main() -> None:
     parser.add_argument("--targets", action="store_true",
                         help="0.1×, 1× (medium) and 10× (large): every target in one run")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat {args.repeat}: give 1 or more runs to take the median of")
 
     if args.targets:
         targets(args.repeat)
