@@ -39,12 +39,13 @@ def read_identities(path: str) -> tuple[list, list, list]:
     of its document (the summary, key-facts block or raw document). Read whole (40 bytes a row),
     and rows that share a value share one Python object (the lists of ten times the benchmark's
     medium input held 146 MB with an object per row)."""
-    missing = [c for c in IDENTITY_COLUMNS if c not in pq.read_schema(path).names]
+    parquet = pq.ParquetFile(path)
+    missing = [c for c in IDENTITY_COLUMNS if c not in parquet.schema_arrow.names]
     if missing:
         raise InputError(f"{path}: the knowledge rows have no column {', '.join(missing)}: they "
                          "were written by an older knowledge-mixing (a cached load_knowledge "
                          "output?); run load_knowledge again, without caching")
-    table = pq.ParquetFile(path).read(columns=IDENTITY_COLUMNS, use_threads=False)
+    table = parquet.read(columns=IDENTITY_COLUMNS, use_threads=False)
     identities = []
     for column in table.columns:
         encoded = column.combine_chunks().dictionary_encode()

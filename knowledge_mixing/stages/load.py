@@ -27,6 +27,7 @@ from ..io.step03 import collect_sources
 from ..knowledge_rows import KNOWLEDGE_ROWS_SCHEMA, ROW_GROUP_ROWS
 from ..parameters import default
 from ..rows import build_messages, messages_id
+from .. import sampling
 from ..sampling import normalised_whitespace, text_id
 from ..sets import (
     GPT_OSS_BAD_QUESTION_MARKERS,
@@ -98,8 +99,8 @@ class FirstSpellings:
         if text is None:
             return None, False
         if text != self.last[0]:
-            normal, spelled = normalised_whitespace(text), text_id(text)
-            key = spelled if normal == text else text_id(normal)
+            spelled = text_id(text)  # an already normal text is its own document_id's text
+            key = spelled if normalised_whitespace(text) == text else sampling.document_id(text)
             self.last = (text, key, self.first.setdefault(key, spelled) != spelled)
         return self.last[1], self.last[2]
 
