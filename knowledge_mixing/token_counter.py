@@ -16,6 +16,7 @@ renderings instead. Both paths are checked against whole-conversation counts in 
 """
 from __future__ import annotations
 
+import json
 import re
 
 from .template_shapes import ShapedRenderer
@@ -58,6 +59,50 @@ def splitting_part(pre_tokenizer):
         return pre_tokenizer
     rest = steps[:-1]
     return None if not rest else rest[0] if len(rest) == 1 else pre_tokenizers.Sequence(rest)
+
+
+BACKWARD_ESCAPES = frozenset("bBAGKXyYzZkg123456789")
+"""Escapes after which a regex may look behind where it stands (word and text boundaries,
+anchors, back-references, subexpression calls), or which Oniguruma gives such a meaning."""
+
+
+def looks_only_forward(pattern: str) -> bool:
+    """Does the regex decide what it matches at a position from that position on only? Read
+    conservatively: outside character classes no anchor (`^`, `$`), look-behind or named group
+    (`(?<`), conditional (`(?(`) or escape of BACKWARD_ESCAPES; classes (`[^...]` included)
+    only hold characters. Then a text split at one of its match boundaries splits as its two
+    sides do alone, after the boundary."""
+    depth, index = 0, 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            escaped = pattern[index + 1:index + 2]
+            if depth == 0 and (not escaped or escaped in BACKWARD_ESCAPES):
+                return False
+            index += 2
+            continue
+        if char == "[":
+            depth += 1
+        elif char == "]" and depth:
+            depth -= 1
+        elif depth == 0 and (char in "^$" or pattern.startswith(("(?<", "(?("), index)):
+            return False
+        index += 1
+    return depth == 0
+
+
+def splits_forward(splitter) -> bool:
+    """Is `splitter` a Split that keeps every piece (isolated, not inverted) at the matches of a
+    literal or of a regex that looks only forward? Its pieces of a + b then begin with those of
+    a alone exactly when they are those of a followed by those of b."""
+    from tokenizers import pre_tokenizers
+
+    if not isinstance(splitter, pre_tokenizers.Split):
+        return False
+    state = json.loads(splitter.__getstate__())
+    pattern = state.get("pattern", {})
+    return state.get("behavior") == "Isolated" and state.get("invert") is False and (
+        "String" in pattern or looks_only_forward(pattern.get("Regex", "^")))
 
 
 def trained_roles(messages: list[dict], unmask: bool) -> set[str]:
@@ -113,6 +158,7 @@ class TokenCounter:
             self.ascii_unchanged = isinstance(self.normalizer, (
                 normalizers.NFC, normalizers.NFD, normalizers.NFKC, normalizers.NFKD))
             self.splitter = splitting_part(self.backend.pre_tokenizer)
+            self.forward_only = splits_forward(self.splitter)
         others = [t for t in tokenizer.get_added_vocab() if t not in MARKERS]
         self.added_pattern = re.compile("|".join(map(re.escape, sorted(others, key=len, reverse=True)))) \
             if others else None
@@ -156,7 +202,9 @@ class TokenCounter:
     def junction_is_clean(self, head: str, tail: str) -> bool:
         """Would head + tail encode as head's tokens followed by tail's? Checked on a window
         around the junction: no added token spans it, normalising does not merge across it, and
-        the pre-tokeniser (whose pieces the model never merges) splits the text exactly there."""
+        the pre-tokeniser (whose pieces the model never merges) splits the text exactly there:
+        the pieces of the whole are the head's then the tail's (for a splitter that looks only
+        forward, the head's first is enough: the tail's follow)."""
         a, b = head[-JUNCTION_WINDOW:], tail[:JUNCTION_WINDOW]
         if not a or not b or self.splitter is None:
             return False
@@ -174,8 +222,11 @@ class TokenCounter:
             if len(self._pre_tokens) > REMEMBERED_TEXTS:
                 self._pre_tokens.clear()
             self._pre_tokens[a] = [p for p, _ in pre_tokenize(a)]
-        return [p for p, _ in pre_tokenize(a + b)] == \
-            self._pre_tokens[a] + [p for p, _ in pre_tokenize(b)]
+        head = self._pre_tokens[a]
+        joined = [p for p, _ in pre_tokenize(a + b)]
+        if joined[:len(head)] != head:
+            return False
+        return self.forward_only or joined[len(head):] == [p for p, _ in pre_tokenize(b)]
 
     def _cut_user_turns(self, wrapped: list[dict]) -> list[dict]:
         """Cut each user turn at its last blank line, after it or (for pre-tokenisers that keep

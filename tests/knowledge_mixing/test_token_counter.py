@@ -21,6 +21,8 @@ from knowledge_mixing.token_counter import (
     TRAINER_MARKERS,
     TokenCounter,
     as_trainer_wraps,
+    looks_only_forward,
+    splits_forward,
     splitting_part,
 )
 from knowledge_mixing.tokenizer import BUILD_COPIES, bundled_tokenizer_dir, without_build_copies
@@ -226,6 +228,44 @@ def test_junction_verdicts_are_those_of_the_whole_normaliser_and_pre_tokeniser(
     pairs = [(u[:i], u[i:]) for u in users for i in (u.rfind("\n\n") + 2, u.rfind("\n\n") + 1)]
     pairs += [("Café.\n\n", "Qué?"), ("abc", "\u0301def"), ("word ", "next"), ("x\n", "\ny"),
               ("12", "34"), ("naïve\n\n", "Why?"), ("end.  ", " What")]
-    verdicts = [counter.junction_is_clean(a, b) for a, b in pairs]
-    assert verdicts == [whole(a[-JUNCTION_WINDOW:], b[:JUNCTION_WINDOW]) for a, b in pairs]
-    assert True in verdicts and False in verdicts
+    expected = [whole(a[-JUNCTION_WINDOW:], b[:JUNCTION_WINDOW]) for a, b in pairs]
+    assert [counter.junction_is_clean(a, b) for a, b in pairs] == expected
+    assert True in expected and False in expected
+    if counter.forward_only:  # the tail's pieces taken as they follow: the same verdicts
+        counter.forward_only = False
+        assert [counter.junction_is_clean(a, b) for a, b in pairs] == expected
+
+
+def test_qwen_splits_forward(qwen_tokenizer):
+    assert TokenCounter(qwen_tokenizer).forward_only
+
+
+@pytest.mark.parametrize("pattern,forward", [
+    (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+     r"\s*[\r\n]+|\s+(?!\S)|\s+", True),                              # Qwen 2/3
+    (r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+", True),  # GPT-2
+    (r"\p{N}{1,3}|[[:alpha:]]+|[\b^$]", True),       # in a class, ^ $ \b are characters
+    (r"(?<=x)y|y+|x", False), (r"(?<!x)y", False), (r"(?<word>\w+)", False),
+    (r"\bword", False), (r"\Bx", False), (r"^x", False), (r"x$", False), (r"\Ax", False),
+    (r"(\w)\1", False), (r"\k<a>", False), (r"\Kx", False), (r"(?(1)a|b)", False),
+    (r"x\\", True), ("x\\", False), (r"[abc", False),  # an escaped backslash; a last one
+])
+def test_which_regexes_look_only_forward(pattern, forward):
+    assert looks_only_forward(pattern) is forward
+
+
+def test_a_splitter_that_looks_behind_is_checked_on_both_sides():
+    """After "x", the look-behind makes each "y" a piece of its own: the pieces of "x" + "yy"
+    begin with those of "x" but go on unlike those of "yy"."""
+    from tokenizers import Regex
+    from tokenizers import pre_tokenizers as pt
+
+    behind = pt.Split(Regex(r"(?<=x)y|y+|x"), behavior="isolated")
+    assert [p for p, _ in behind.pre_tokenize_str("xyy")] == ["x", "y", "y"]
+    assert [p for p, _ in behind.pre_tokenize_str("yy")] == ["yy"]
+    assert not splits_forward(behind)
+    assert splits_forward(pt.Split(Regex(r"y+|x"), behavior="isolated"))
+    assert splits_forward(pt.Split(" ", behavior="isolated"))
+    assert not splits_forward(pt.Split(Regex(r"y+|x"), behavior="removed"))
+    assert not splits_forward(pt.Split(Regex(r"y+|x"), behavior="isolated", invert=True))
+    assert not splits_forward(pt.WhitespaceSplit())
