@@ -61,32 +61,50 @@ def splitting_part(pre_tokenizer):
     return None if not rest else rest[0] if len(rest) == 1 else pre_tokenizers.Sequence(rest)
 
 
-BACKWARD_ESCAPES = frozenset("bBAGKXyYzZkg123456789")
-"""Escapes after which a regex may look behind where it stands (word and text boundaries,
-anchors, back-references, subexpression calls), or which Oniguruma gives such a meaning."""
+FORWARD_ESCAPES = frozenset("sSdDwWhHpPnrtfvaeRNOxuo0")
+"""Letters after a backslash that stand for characters or classes of them (no boundary, anchor,
+back-reference, call or control prefix); a backslash before any other character but a letter
+or digit stands for that character. In a class, \\b is one more character (backspace)."""
+BRACED_ESCAPES = "pPxuo"
+"""Escapes that may take a {…} argument: a property or a code point."""
+FORWARD_GROUP = re.compile(r"\(\?(?:[:=!>]|[imWDSP]*(?:-[imWDSP]*)?[:)])")
+"""Groups that look only forward: plain, look-ahead, atomic, and options other than extended
+mode (whose comments could hide anything)."""
 
 
 def looks_only_forward(pattern: str) -> bool:
-    """Does the regex decide what it matches at a position from that position on only? Read
-    conservatively: outside character classes no anchor (`^`, `$`), look-behind or named group
-    (`(?<`), conditional (`(?(`) or escape of BACKWARD_ESCAPES; classes (`[^...]` included)
-    only hold characters. Then a text split at one of its match boundaries splits as its two
-    sides do alone, after the boundary."""
+    """Does the regex decide what it matches at a position from that position on only? Read as
+    an allow-list of Oniguruma's syntax: escapes of FORWARD_ESCAPES or of punctuation, groups of
+    FORWARD_GROUP, character classes; no anchor (`^`, `$`), no other group (look-behind,
+    comment, conditional, absent operator, callout). Then a text split at one of its match
+    boundaries splits as its two sides do alone, after the boundary."""
     depth, index = 0, 0
     while index < len(pattern):
         char = pattern[index]
         if char == "\\":
             escaped = pattern[index + 1:index + 2]
-            if depth == 0 and (not escaped or escaped in BACKWARD_ESCAPES):
+            if not escaped or escaped.isalnum() and escaped not in FORWARD_ESCAPES and not (
+                    depth and escaped == "b"):
                 return False
             index += 2
+            if escaped in BRACED_ESCAPES and pattern.startswith("{", index):
+                close = pattern.find("}", index)
+                if close < 0 or not re.fullmatch(r"\^?[\w ]*", pattern[index + 1:close]):
+                    return False
+                index = close + 1
             continue
         if char == "[":
             depth += 1
         elif char == "]" and depth:
             depth -= 1
-        elif depth == 0 and (char in "^$" or pattern.startswith(("(?<", "(?("), index)):
+        elif depth == 0 and char in "^$":
             return False
+        elif depth == 0 and char == "(" and pattern.startswith(("(?", "(*"), index):
+            group = FORWARD_GROUP.match(pattern, index)
+            if group is None:
+                return False
+            index = group.end()
+            continue
         index += 1
     return depth == 0
 

@@ -249,9 +249,42 @@ def test_qwen_splits_forward(qwen_tokenizer):
     (r"\bword", False), (r"\Bx", False), (r"^x", False), (r"x$", False), (r"\Ax", False),
     (r"(\w)\1", False), (r"\k<a>", False), (r"\Kx", False), (r"(?(1)a|b)", False),
     (r"x\\", True), ("x\\", False), (r"[abc", False),  # an escaped backslash; a last one
+    (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+     r"\s*[\r\n]+|\s+(?!\S)|\s+", True),                              # Llama 3
+    (r"(?:a|b)(?=c)(?!d)(?>e+)(?i)f(?m-i:g)\x{41}\p{^L}\u0041\.", True),
+    # found by review: what a class-like bracket in a comment, an extended-mode comment or a
+    # control escape hid, and callouts (a count kept across the search's start positions)
+    (r"(?#[)^x(?#])", False), ("(?x)# [\n^x#]", False), (r"\c[|^x|]", False),
+    (r"\C-[|^x|]", False), (r"\M-[|^x|]", False), (r"(*FAIL)|x", False),
+    (r"(*TOTAL_COUNT[T])(?:(*CMP{T,==,1})b|bb|cx)", False), (r"(?~ab)", False),
+    (r"(?{x})", False), (r"\p{L}}x{", True), (r"\p{L", False), (r"\X", False),
 ])
 def test_which_regexes_look_only_forward(pattern, forward):
     assert looks_only_forward(pattern) is forward
+
+
+@pytest.mark.parametrize("pattern", [
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+    r"\s*[\r\n]+|\s+(?!\S)|\s+",                                             # Qwen 2/3
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+    r"\s*[\r\n]+|\s+(?!\S)|\s+",                                             # Llama 3
+    r"a*|(?=b)|\s+(?!\S)|(?>a+)b"])                                    # empty matches, look-ahead
+def test_forward_splitters_split_a_junction_as_its_sides_on_every_short_text(pattern):
+    """Every pair of texts of up to three characters over a small alphabet: where the pieces of
+    the whole begin with the head's, they go on with the tail's."""
+    import itertools
+
+    from tokenizers import Regex
+    from tokenizers import pre_tokenizers as pt
+
+    splitter = pt.Split(Regex(pattern), behavior="isolated")
+    assert splits_forward(splitter)
+    texts = ["".join(t) for n in (1, 2, 3) for t in itertools.product("aA1' \n", repeat=n)]
+    pieces = {t: [p for p, _ in splitter.pre_tokenize_str(t)] for t in texts}
+    for a, b in itertools.product(texts[:42], texts):  # heads of up to two characters
+        joined = [p for p, _ in splitter.pre_tokenize_str(a + b)]
+        if joined[:len(pieces[a])] == pieces[a]:
+            assert joined[len(pieces[a]):] == pieces[b], (a, b)
 
 
 def test_a_splitter_that_looks_behind_is_checked_on_both_sides():
