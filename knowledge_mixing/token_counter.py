@@ -65,8 +65,16 @@ FORWARD_ESCAPES = frozenset("sSdDwWhHpPnrtfvaeRNOxuo0")
 """Letters after a backslash that stand for characters or classes of them (no boundary, anchor,
 back-reference, call or control prefix); a backslash before any other character but a letter
 or digit stands for that character. In a class, \\b is one more character (backspace)."""
-BRACED_ESCAPES = "pPxuo"
-"""Escapes that may take a {…} argument: a property or a code point."""
+BRACED_ARGUMENTS = {"x": re.compile(r"\{[0-9A-Fa-f]+(?: [0-9A-Fa-f]+)*\}"),
+                    "o": re.compile(r"\{[0-7]+(?: [0-7]+)*\}"),
+                    "p": re.compile(r"\{\^?[A-Za-z0-9_ ]+\}"),
+                    "P": re.compile(r"\{\^?[A-Za-z0-9_ ]+\}")}
+"""The {…} an escape takes as its argument (code points, a property). Any other brace after
+these (or after \\u) would make the escape a literal letter, and the braces plain regex."""
+POSIX_CLASS = re.compile(r"\[:\^?(?:alnum|alpha|ascii|blank|cntrl|digit|graph|lower|print|punct"
+                         r"|space|upper|word|xdigit):\]")
+"""A POSIX bracket inside a character class. Any other `[:` is refused: Oniguruma before 6.9.9
+(a system library tokenizers may be built against) reads its `[` as a character."""
 FORWARD_GROUP = re.compile(r"\(\?(?:[:=!>]|[imWDSP]*(?:-[imWDSP]*)?[:)])")
 """Groups that look only forward: plain, look-ahead, atomic, and options other than extended
 mode (whose comments could hide anything)."""
@@ -74,10 +82,11 @@ mode (whose comments could hide anything)."""
 
 def looks_only_forward(pattern: str) -> bool:
     """Does the regex decide what it matches at a position from that position on only? Read as
-    an allow-list of Oniguruma's syntax: escapes of FORWARD_ESCAPES or of punctuation, groups of
-    FORWARD_GROUP, character classes; no anchor (`^`, `$`), no other group (look-behind,
-    comment, conditional, absent operator, callout). Then a text split at one of its match
-    boundaries splits as its two sides do alone, after the boundary."""
+    an allow-list of Oniguruma's syntax: escapes of FORWARD_ESCAPES (with BRACED_ARGUMENTS) or of
+    punctuation, groups of FORWARD_GROUP, character classes (with POSIX_CLASS brackets, no `]`
+    first); no anchor (`^`, `$`), no other group (look-behind, comment, conditional, absent
+    operator, callout). Then a text split at one of its match boundaries splits as its two
+    sides do alone, after the boundary."""
     depth, index = 0, 0
     while index < len(pattern):
         char = pattern[index]
@@ -87,15 +96,26 @@ def looks_only_forward(pattern: str) -> bool:
                     depth and escaped == "b"):
                 return False
             index += 2
-            if escaped in BRACED_ESCAPES and pattern.startswith("{", index):
-                close = pattern.find("}", index)
-                if close < 0 or not re.fullmatch(r"\^?[\w ]*", pattern[index + 1:close]):
+            if pattern.startswith("{", index) and escaped in (*BRACED_ARGUMENTS, "u"):
+                braced = escaped in BRACED_ARGUMENTS and BRACED_ARGUMENTS[escaped].match(
+                    pattern, index)
+                if not braced:
                     return False
-                index = close + 1
+                index = braced.end()
             continue
         if char == "[":
+            if depth and pattern.startswith("[:", index):
+                posix = POSIX_CLASS.match(pattern, index)
+                if posix is None:
+                    return False
+                index = posix.end()
+                continue
             depth += 1
-        elif char == "]" and depth:
+            index += 2 if pattern.startswith("[^", index) else 1
+            if pattern.startswith("]", index):  # a first `]` is a character, or ends nothing
+                return False
+            continue
+        if char == "]" and depth:
             depth -= 1
         elif depth == 0 and char in "^$":
             return False
