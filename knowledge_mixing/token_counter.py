@@ -61,71 +61,41 @@ def splitting_part(pre_tokenizer):
     return None if not rest else rest[0] if len(rest) == 1 else pre_tokenizers.Sequence(rest)
 
 
-FORWARD_ESCAPES = frozenset("sSdDwWhHpPnrtfvaeRNOxuo0")
-"""Letters after a backslash that stand for characters or classes of them (no boundary, anchor,
-back-reference, call or control prefix); a backslash before any other character but a letter
-or digit stands for that character. In a class, \\b is one more character (backspace)."""
-BRACED_ARGUMENTS = {"x": re.compile(r"\{[0-9A-Fa-f]+(?: [0-9A-Fa-f]+)*\}"),
-                    "o": re.compile(r"\{[0-7]+(?: [0-7]+)*\}"),
-                    "p": re.compile(r"\{\^?[A-Za-z0-9_ ]+\}"),
-                    "P": re.compile(r"\{\^?[A-Za-z0-9_ ]+\}")}
-"""The {…} an escape takes as its argument (code points, a property). Any other brace after
-these (or after \\u) would make the escape a literal letter, and the braces plain regex."""
-POSIX_CLASS = re.compile(r"\[:\^?(?:alnum|alpha|ascii|blank|cntrl|digit|graph|lower|print|punct"
-                         r"|space|upper|word|xdigit):\]")
-"""A POSIX bracket inside a character class. Any other `[:` is refused: Oniguruma before 6.9.9
-(a system library tokenizers may be built against) reads its `[` as a character."""
-FORWARD_GROUP = re.compile(r"\(\?(?:[:=!>]|[imWDSP]*(?:-[imWDSP]*)?[:)])")
-"""Groups that look only forward: plain, look-ahead, atomic, and options other than extended
-mode (whose comments could hide anything)."""
+_ESCAPE = (r"\\(?:x\{[0-9A-Fa-f]+(?: [0-9A-Fa-f]+)*\}|o\{[0-7]+(?: [0-7]+)*\}"
+           r"|[pP]\{\^?[A-Za-z0-9_ ]+\}|[xopPu](?!\{)|[sSdDwWhHnrtfvaeRNO0]|[\W_])")
+"""A backslash before a character, or a class of them: a letter that stands for one (with its
+{…} argument: code points, a property; any other brace after x, o, p, P or u would make the
+letter literal and the braces regex), or punctuation. No boundary, anchor, back-reference, call
+or control prefix."""
+FORWARD_OUTSIDE_CLASS = re.compile(
+    _ESCAPE + r"|\[\^?+(?!\])|\(\?(?:[:=!>]|[imWDSP]*(?:-[imWDSP]*)?[:)])|\((?![?*])|[^\\[(^$]")
+"""What a regex that looks only forward may hold outside a character class: escapes, a class
+opening (not with `]`, which Oniguruma reads as a character), plain, look-ahead, atomic and
+option groups (not extended mode, whose comments could hide anything), and any other character
+but an anchor."""
+FORWARD_IN_CLASS = re.compile(
+    _ESCAPE + r"|\\b|\[:\^?(?:alnum|alpha|ascii|blank|cntrl|digit|graph|lower|print|punct"
+    r"|space|upper|word|xdigit):\]|\[(?!:)\^?+(?!\])|[^\\[]")
+"""Inside a class: escapes (\\b is backspace there), POSIX brackets (any other `[:` is refused:
+Oniguruma before 6.9.9, a system library tokenizers may be built against, reads its `[` as a
+character), nested classes, and any other character."""
 
 
 def looks_only_forward(pattern: str) -> bool:
     """Does the regex decide what it matches at a position from that position on only? Read as
-    an allow-list of Oniguruma's syntax: escapes of FORWARD_ESCAPES (with BRACED_ARGUMENTS) or of
-    punctuation, groups of FORWARD_GROUP, character classes (with POSIX_CLASS brackets, no `]`
-    first); no anchor (`^`, `$`), no other group (look-behind, comment, conditional, absent
-    operator, callout). Then a text split at one of its match boundaries splits as its two
-    sides do alone, after the boundary."""
+    an allow-list of Oniguruma's syntax (FORWARD_OUTSIDE_CLASS, FORWARD_IN_CLASS): no anchor,
+    look-behind, comment, conditional, absent operator or callout. Then a text split at one of
+    its match boundaries splits as its two sides do alone, after the boundary."""
     depth, index = 0, 0
     while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            escaped = pattern[index + 1:index + 2]
-            if not escaped or escaped.isalnum() and escaped not in FORWARD_ESCAPES and not (
-                    depth and escaped == "b"):
-                return False
-            index += 2
-            if pattern.startswith("{", index) and escaped in (*BRACED_ARGUMENTS, "u"):
-                braced = escaped in BRACED_ARGUMENTS and BRACED_ARGUMENTS[escaped].match(
-                    pattern, index)
-                if not braced:
-                    return False
-                index = braced.end()
-            continue
-        if char == "[":
-            if depth and pattern.startswith("[:", index):
-                posix = POSIX_CLASS.match(pattern, index)
-                if posix is None:
-                    return False
-                index = posix.end()
-                continue
-            depth += 1
-            index += 2 if pattern.startswith("[^", index) else 1
-            if pattern.startswith("]", index):  # a first `]` is a character, or ends nothing
-                return False
-            continue
-        if char == "]" and depth:
-            depth -= 1
-        elif depth == 0 and char in "^$":
+        unit = (FORWARD_IN_CLASS if depth else FORWARD_OUTSIDE_CLASS).match(pattern, index)
+        if unit is None:
             return False
-        elif depth == 0 and char == "(" and pattern.startswith(("(?", "(*"), index):
-            group = FORWARD_GROUP.match(pattern, index)
-            if group is None:
-                return False
-            index = group.end()
-            continue
-        index += 1
+        text, index = unit.group(), unit.end()
+        if text.startswith("[") and not text.startswith("[:"):
+            depth += 1
+        elif text == "]" and depth:
+            depth -= 1
     return depth == 0
 
 
