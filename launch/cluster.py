@@ -3,7 +3,7 @@ caching, secrets, volumes and the workspace."""
 import re
 from dataclasses import dataclass, field
 
-from kfp import dsl, kubernetes
+from kfp import dsl
 
 from knowledge_mixing.environment import HF_TOKEN_VARIABLE
 from knowledge_mixing.errors import ParameterError
@@ -15,6 +15,14 @@ CLUSTER_CREDENTIALS = ("KUBERNETES_SERVER_URL", "KUBERNETES_AUTH_TOKEN")
 OCI_PULL_SECRET = "OCI_PULL_SECRET_MODEL_DOWNLOAD"
 """What train_model reads to pull an `oci://` base model."""
 ACCESS_MODES = ("ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod", "ReadOnlyMany")
+
+
+def kubernetes():
+    """kfp-kubernetes, imported by the settings that use it: it imports the kubernetes client
+    package (0.3 - 0.6 s), which a local run, setting no secret or volume, has no use for."""
+    from kfp import kubernetes as kfp_kubernetes
+
+    return kfp_kubernetes
 
 
 @dataclass(frozen=True)
@@ -127,14 +135,14 @@ class ClusterSettings:
 
     def mount_volume(self, task: dsl.PipelineTask) -> dsl.PipelineTask:
         if self.pvc:
-            kubernetes.mount_pvc(task, pvc_name=self.pvc, mount_path=self.pvc_mount_path)
+            kubernetes().mount_pvc(task, pvc_name=self.pvc, mount_path=self.pvc_mount_path)
         return task
 
     def give_hub_token(self, task: dsl.PipelineTask) -> dsl.PipelineTask:
         """HF_TOKEN from the Kubernetes secret, never from a pipeline parameter."""
         if self.hf_token_secret:
-            kubernetes.use_secret_as_env(task, secret_name=self.hf_token_secret,
-                                         secret_key_to_env={HF_TOKEN_VARIABLE: HF_TOKEN_VARIABLE})
+            kubernetes().use_secret_as_env(task, secret_name=self.hf_token_secret,
+                                           secret_key_to_env={HF_TOKEN_VARIABLE: HF_TOKEN_VARIABLE})
         return task
 
     def prepare_import(self, task: dsl.PipelineTask) -> dsl.PipelineTask:
@@ -147,8 +155,8 @@ class ClusterSettings:
         self.mount_volume(task)
         task.set_caching_options(False)
         if self.llm_secret:
-            kubernetes.use_secret_as_env(task, secret_name=self.llm_secret,
-                                         secret_key_to_env={key: key for key in LLM_VARIABLES})
+            kubernetes().use_secret_as_env(task, secret_name=self.llm_secret,
+                                           secret_key_to_env={key: key for key in LLM_VARIABLES})
         return task
 
     def prepare_training(self, task: dsl.PipelineTask, training_hub: bool) -> dsl.PipelineTask:
@@ -156,22 +164,22 @@ class ClusterSettings:
         pull policy IfNotPresent, the cluster credentials (required), the OCI pull secret and
         the hub token (optional)."""
         task.set_caching_options(False)
-        kubernetes.set_image_pull_policy(task, "IfNotPresent")
+        kubernetes().set_image_pull_policy(task, "IfNotPresent")
         if training_hub:
             if not self.kubernetes_credentials_secret:
                 raise ParameterError("--kubernetes-credentials-secret: empty; train_model needs "
                                      f"{' and '.join(CLUSTER_CREDENTIALS)} from a secret: name it")
-            kubernetes.use_secret_as_env(task, secret_name=self.kubernetes_credentials_secret,
-                                         secret_key_to_env={k: k for k in CLUSTER_CREDENTIALS},
-                                         optional=False)
+            kubernetes().use_secret_as_env(task, secret_name=self.kubernetes_credentials_secret,
+                                           secret_key_to_env={k: k for k in CLUSTER_CREDENTIALS},
+                                           optional=False)
             if self.oci_pull_secret:
-                kubernetes.use_secret_as_env(task, secret_name=self.oci_pull_secret,
-                                             secret_key_to_env={OCI_PULL_SECRET: OCI_PULL_SECRET},
-                                             optional=True)
+                kubernetes().use_secret_as_env(task, secret_name=self.oci_pull_secret,
+                                               secret_key_to_env={OCI_PULL_SECRET: OCI_PULL_SECRET},
+                                               optional=True)
         if self.training_hf_token_secret:
-            kubernetes.use_secret_as_env(task, secret_name=self.training_hf_token_secret,
-                                         secret_key_to_env={HF_TOKEN_VARIABLE: HF_TOKEN_VARIABLE},
-                                         optional=True)
+            kubernetes().use_secret_as_env(task, secret_name=self.training_hf_token_secret,
+                                           secret_key_to_env={HF_TOKEN_VARIABLE: HF_TOKEN_VARIABLE},
+                                           optional=True)
         return task
 
     def workspace(self) -> dsl.WorkspaceConfig:

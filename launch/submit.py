@@ -64,14 +64,14 @@ def submit_run(host: str, token: str, package_path: str, arguments: dict, experi
     """Create a run of the compiled pipeline; return its URL in the Data Science Pipelines UI.
     `enable_caching`: False turns caching off for every task; None keeps the compiled choice
     (True would also cache the training and generation tasks, which must run again)."""
-    import kfp
+    from kfp.client import Client
     from kfp_server_api.exceptions import ApiException
 
     host = host.rstrip("/")
     check_server(host, token)
     warnings.filterwarnings("ignore", message="This client only works with Kubeflow Pipeline")
     try:
-        client = kfp.Client(host=host, existing_token=token)
+        client = Client(host=host, existing_token=token)
         run = client.create_run_from_pipeline_package(
             package_path, arguments=arguments, run_name=run_name, experiment_name=experiment,
             enable_caching=enable_caching)
