@@ -1,9 +1,10 @@
-"""JSON Lines read line by line with errors at their file, line and column, and files
-fingerprinted while they are parsed."""
+"""JSON Lines read line by line with errors at their file, line and column, files fingerprinted
+while they are parsed, and parsed batches read ahead of their use."""
 from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import threading
 from pathlib import Path
 
@@ -88,3 +89,56 @@ class FileSha256:
         if exc[0] is not None:
             self._stop.set()
         self._thread.join()
+
+
+class ReadAhead:
+    """The batches of `reader` (pyarrow's JSON reader, or any iterator of batches), read on a
+    thread of their own up to `ahead` batches before they are used. pyarrow lets go of Python's
+    lock while it parses, so the next block is parsed while the caller turns the last one into
+    rows (the load of the benchmark's medium input: 4.6 s against 4.0 s, median of 4 each).
+    An error of the reader reaches the caller where the reader raised it, after the batches
+    before it. `close()` stops the thread, then closes the reader."""
+
+    _END = object()
+
+    def __init__(self, reader, ahead: int = 2):
+        self._reader = reader
+        self._batches: queue.Queue = queue.Queue(ahead)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="read ahead", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for batch in self._reader:
+                if not self._put((batch, None)):
+                    return
+            self._put((self._END, None))
+        except BaseException as error:  # noqa: BLE001 — raised in the caller's thread, in its place
+            self._put((self._END, error))
+
+    def _put(self, item) -> bool:
+        """Wait for room, unless the caller has stopped reading."""
+        while not self._stop.is_set():
+            try:
+                self._batches.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self):
+        while True:
+            batch, error = self._batches.get()
+            if error is not None:
+                raise error
+            if batch is self._END:
+                return
+            yield batch
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        close = getattr(self._reader, "close", None)
+        if close is not None:
+            close()

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from pyarrow import json as pa_json
 
 from ..errors import InputError
-from ..io.jsonl import FileSha256, json_lines
+from ..io.jsonl import FileSha256, ReadAhead, json_lines
 from ..io.memory import release_memory_every
 from ..io.parquet import COMPRESSION
 from ..io.step03 import collect_sources
@@ -331,12 +331,13 @@ def read_set_file(path: Path, kset: KnowledgeSet, options: LoadOptions, counts: 
             try:
                 skip = counts.rows_read - rows_before  # yielded before a restart
                 # a native file (its reads never call into Python from pyarrow's threads), the
-                # reader closed before it: no thread of the read outlives it
-                with pa.OSFile(str(path)) as source, contextlib.closing(
+                # reader (its read-ahead thread stopped first) closed before it: no thread of the
+                # read outlives it
+                with pa.OSFile(str(path)) as source, contextlib.closing(ReadAhead(
                         whole_line_batches(source, parse_options, options.max_line_bytes)
                         if whole_lines else pa_json.open_json(
                             source, parse_options=parse_options,
-                            read_options=pa_json.ReadOptions(block_size=READ_BLOCK))) as reader:
+                            read_options=pa_json.ReadOptions(block_size=READ_BLOCK)))) as reader:
                     for batch in reader:
                         fresh = batch.to_pylist()[skip:]
                         skip = max(0, skip - batch.num_rows)

@@ -1,12 +1,17 @@
 """JSON Lines with errors at their file, line and column; files fingerprinted by the read that
-parses them."""
+parses them; parsed batches read ahead of their use."""
+import contextlib
 import hashlib
+import itertools
 import json
+import threading
 
+import pyarrow as pa
 import pytest
+from pyarrow import json as pa_json
 
 from knowledge_mixing.errors import InputError
-from knowledge_mixing.io.jsonl import FileSha256, json_lines
+from knowledge_mixing.io.jsonl import FileSha256, ReadAhead, json_lines
 
 
 def test_rows_with_their_line_numbers_blank_lines_skipped_all_bytes_hashed(tmp_path):
@@ -55,3 +60,32 @@ def test_a_file_is_fingerprinted_on_a_thread_that_ends_with_the_read(tmp_path):
     assert not stopped._thread.is_alive()
     with pytest.raises(FileNotFoundError), FileSha256(tmp_path / "absent") as absent:
         absent.hexdigest()
+
+
+def test_read_ahead_gives_pyarrows_batches_in_order_and_its_error_in_place(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps({"n": n}) + "\n" for n in range(5000)) + "{broken\n")
+    options = pa_json.ReadOptions(block_size=4096)  # many batches
+    seen = []
+    with pa.OSFile(str(path)) as source, contextlib.closing(
+            ReadAhead(pa_json.open_json(source, read_options=options))) as reader:
+        with pytest.raises(pa.ArrowInvalid):
+            for batch in reader:
+                seen += batch.column("n").to_pylist()
+    assert seen == list(range(len(seen))) and len(seen) > 4000  # every row before the error
+    assert not reader._thread.is_alive()
+
+
+def test_read_ahead_stops_its_thread_and_closes_the_reader_when_the_caller_stops():
+    closed = threading.Event()
+
+    def endless():
+        try:
+            yield from itertools.count()
+        finally:
+            closed.set()
+
+    reader = ReadAhead(endless(), ahead=2)
+    assert next(iter(reader)) == 0
+    reader.close()  # the thread waits on a full queue: it must still end
+    assert not reader._thread.is_alive() and closed.is_set()
