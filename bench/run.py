@@ -6,8 +6,8 @@
 The limit is the time the fast tokenizer's batch interface needs, on all cores, to tokenize each
 distinct text of the largest cut once (a summary shared by several Q&A pairs, or a raw document
 shared by several document-QA rows, is one text): no run can count its tokens faster. It is
-timed as often as the runs are, and the medians are compared. The targets, each measured here
-in the same run:
+timed once after each run (the machine's speed drifts), and the medians are compared. The
+targets, each measured here in the same run:
 - medium (44,200 rows in): at most 2.5× its limit;
 - a tenth of medium (the fixed cost of a run): at most 4 s;
 - ten times medium (large): at most 2× its limit, time linear in the rows, peak memory at most
@@ -63,39 +63,58 @@ def measure_run(input_dir: Path) -> dict:
     return {"wall": hours * 3600 + minutes * 60 + seconds, "rss_mb": rss / 1024, "rows": rows}
 
 
-def tokenize_limit(input_dir: Path, repeat: int) -> dict:
-    """Seconds to tokenize each distinct text of the largest cut once, batched, on all cores: the
-    median of `repeat` timings, as the runs' wall time is."""
-    import pyarrow.parquet as pq
+class Limit:
+    """Each distinct text of the largest cut, and the tokenizer: prepared once, then timed once
+    after each run (`seconds()`), so that runs and limit see the machine at the same times (its
+    speed drifts by tens of percent over minutes)."""
 
-    from knowledge_mixing.knowledge_rows import read_identities
-    from knowledge_mixing.sampling import rank_rows
-    from knowledge_mixing.sets import SAMPLED_SET_NAMES
-    from knowledge_mixing.stages.load import LoadOptions, load_stage
-    from knowledge_mixing.tokenizer import BUNDLED_TOKENIZER, load_tokenizer
+    def __init__(self, input_dir: Path):
+        import pyarrow.parquet as pq
 
-    with tempfile.TemporaryDirectory() as work:
-        rows = f"{work}/knowledge_rows.parquet"
-        load_stage(str(input_dir), rows, LoadOptions())
-        sets, raw_documents, documents = read_identities(rows)
-        ranks, qa = rank_rows(sets, raw_documents, documents, SAMPLED_SET_NAMES, seed=42)
-        table = pq.read_table(rows).to_pydict()
-    largest = max(int(c) for c in CUT_SIZES.split(","))
-    texts = set()
-    for i, (rank, index) in enumerate(zip(ranks, qa)):
-        if rank < largest and index < QA_PER_DOC:
-            for column in ("document_outline", "document", "question", "response", "reasoning"):
-                if table[column][i]:
-                    texts.add(table[column][i])
-    texts = sorted(texts)
-    tokenizer = load_tokenizer(BUNDLED_TOKENIZER)
-    timings = []
-    for _ in range(repeat):
+        from knowledge_mixing.knowledge_rows import read_identities
+        from knowledge_mixing.sampling import rank_rows
+        from knowledge_mixing.sets import SAMPLED_SET_NAMES
+        from knowledge_mixing.stages.load import LoadOptions, load_stage
+        from knowledge_mixing.tokenizer import BUNDLED_TOKENIZER, load_tokenizer
+
+        with tempfile.TemporaryDirectory() as work:
+            rows = f"{work}/knowledge_rows.parquet"
+            load_stage(str(input_dir), rows, LoadOptions())
+            sets, raw_documents, documents = read_identities(rows)
+            ranks, qa = rank_rows(sets, raw_documents, documents, SAMPLED_SET_NAMES, seed=42)
+            table = pq.read_table(rows).to_pydict()
+        largest = max(int(c) for c in CUT_SIZES.split(","))
+        texts = set()
+        for i, (rank, index) in enumerate(zip(ranks, qa)):
+            if rank < largest and index < QA_PER_DOC:
+                for column in ("document_outline", "document", "question", "response",
+                               "reasoning"):
+                    if table[column][i]:
+                        texts.add(table[column][i])
+        self.texts = sorted(texts)
+        self.tokenizer = load_tokenizer(BUNDLED_TOKENIZER)
+        self.tokens = 0
+
+    def seconds(self) -> float:
+        """One timing: the fast tokenizer's batch interface on every text, on all cores."""
         started = time.perf_counter()
-        ids = tokenizer(texts, add_special_tokens=False, return_attention_mask=False)["input_ids"]
-        timings.append(time.perf_counter() - started)
-    return {"texts": len(texts), "tokens": sum(map(len, ids)),
-            "seconds": statistics.median(timings)}
+        ids = self.tokenizer(self.texts, add_special_tokens=False,
+                             return_attention_mask=False)["input_ids"]
+        elapsed = time.perf_counter() - started
+        self.tokens = sum(map(len, ids))
+        return elapsed
+
+
+def runs_and_limit(input_dir: Path, repeat: int, report=None) -> tuple[list[dict], Limit, float]:
+    """`repeat` runs, each followed by a timing of the limit; the runs and the limit's median."""
+    limit = Limit(input_dir)
+    runs, timings = [], []
+    for attempt in range(1, repeat + 1):
+        runs.append(measure_run(input_dir))
+        timings.append(limit.seconds())
+        if report:
+            report(attempt, runs[-1], timings[-1])
+    return runs, limit, statistics.median(timings)
 
 
 def targets(repeat: int) -> None:
@@ -108,10 +127,9 @@ def targets(repeat: int) -> None:
             ("large", 1, "10× medium", "≤ 2× limit, ≤ 400 MB")):
         folder = dataset(shape, scale)
         rows_in = sum(1 for path in folder.rglob("*.jsonl") for _ in open(path))
-        runs = [measure_run(folder) for _ in range(repeat if shape == "medium" else 1)]
+        runs, _, limit = runs_and_limit(folder, repeat if shape == "medium" else 1)
         wall = statistics.median(r["wall"] for r in runs)
         rss = max(r["rss_mb"] for r in runs)
-        limit = tokenize_limit(folder, len(runs))["seconds"]
         measured[label] = (rows_in, wall)
         print(f"| {label} | {rows_in:,} | {runs[0]['rows']:,} | {wall:.1f} | {limit:.1f} | "
               f"{wall / limit:.2f}× | {target} | {rss:,.0f} |", flush=True)
@@ -140,18 +158,18 @@ def main() -> None:
     rows_in = sum(1 for path in folder.rglob("*.jsonl") for _ in open(path))
     print(f"input: {folder} ({rows_in:,} rows, {size:,.0f} MB); cut sizes {CUT_SIZES}, "
           f"qa_per_doc {QA_PER_DOC}, bundled Qwen tokenizer", flush=True)
-    runs = []
-    for attempt in range(1, args.repeat + 1):
-        runs.append(measure_run(folder))
-        print(f"run {attempt}: {runs[-1]['wall']:.2f} s wall, {runs[-1]['rss_mb']:,.0f} MB peak, "
-              f"{runs[-1]['rows']:,} rows written", flush=True)
-    limit = tokenize_limit(folder, args.repeat)
+
+    def report(attempt: int, run: dict, limit_seconds: float) -> None:
+        print(f"run {attempt}: {run['wall']:.2f} s wall, {run['rss_mb']:,.0f} MB peak, "
+              f"{run['rows']:,} rows written; limit {limit_seconds:.2f} s", flush=True)
+
+    runs, limit, limit_seconds = runs_and_limit(folder, args.repeat, report)
     wall = statistics.median(r["wall"] for r in runs)
     print(f"median of {len(runs)}: {wall:.2f} s wall, "
           f"{statistics.median(r['rss_mb'] for r in runs):,.0f} MB peak memory")
-    print(f"limit: tokenizing the {limit['texts']:,} distinct texts once ({limit['tokens']:,} tokens) "
-          f"takes {limit['seconds']:.2f} s (median of {args.repeat}); the run takes "
-          f"{wall / limit['seconds']:.2f}× that")
+    print(f"limit: tokenizing the {len(limit.texts):,} distinct texts once ({limit.tokens:,} "
+          f"tokens) takes {limit_seconds:.2f} s (median of {args.repeat}, each timed after a "
+          f"run); the run takes {wall / limit_seconds:.2f}× that")
 
 
 if __name__ == "__main__":
