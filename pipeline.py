@@ -18,6 +18,9 @@ from typing import List, NamedTuple, Optional
 if __name__ == "__main__":
     # The command line imports this file as the module `pipeline`: run as a script, it hands
     # over before defining anything, so the definitions below are made once, not twice.
+    from launch import import_kfp_without_its_client
+
+    import_kfp_without_its_client()
     from launch.cli import leave, main
 
     leave(main())

@@ -105,6 +105,7 @@ class ReadAhead:
         self._reader = reader
         self._batches: queue.Queue = queue.Queue(ahead)
         self._stop = threading.Event()
+        self._ended, self._error = False, None
         self._thread = threading.Thread(target=self._read, name="read ahead", daemon=True)
         self._thread.start()
 
@@ -128,13 +129,14 @@ class ReadAhead:
         return False
 
     def __iter__(self):
-        while True:
+        while not self._ended:
             batch, error = self._batches.get()
-            if error is not None:
-                raise error
             if batch is self._END:
-                return
-            yield batch
+                self._ended, self._error = True, error
+            else:
+                yield batch
+        if self._error is not None:  # again, to a caller that iterates once more
+            raise self._error
 
     def close(self) -> None:
         self._stop.set()

@@ -1,6 +1,7 @@
 """The command line (`python pipeline.py run|compile|submit`): what it accepts, what it refuses
 before anything runs, and what it writes where. Runs themselves: tests/test_pipeline.py."""
 import argparse
+import os
 import subprocess
 import sys
 
@@ -162,3 +163,22 @@ def test_a_command_leaves_with_its_status_after_its_exit_handlers_and_output():
         cwd=REPO, capture_output=True, text=True)
     assert (ending.returncode, ending.stdout, ending.stderr) == (
         3, "written caught 4 handler ran\n", "said")
+
+
+def test_the_command_line_imports_kfp_without_its_rest_client():
+    """`python pipeline.py` imports kfp with KFP's runtime flag set for that import only: no
+    kfp.client (nor the kubernetes package), the flag as it was, kfp.dsl whole."""
+    script = ("import os, sys\n"
+              "from launch import import_kfp_without_its_client\n"
+              "import_kfp_without_its_client()\n"
+              "from kfp import dsl\n"
+              "import launch.cli, launch.local_run, pipeline\n"
+              "print(sorted(m for m in ('kfp.client', 'kubernetes') if m in sys.modules),\n"
+              "      os.environ.get('_KFP_RUNTIME'), callable(dsl.component))")
+    for flag, shown in ((None, "None"), ("false", "false")):
+        env = {k: v for k, v in os.environ.items() if k != "_KFP_RUNTIME"}
+        if flag:
+            env["_KFP_RUNTIME"] = flag
+        ran = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
+                             capture_output=True, text=True)
+        assert ran.stdout.split() == ["[]", shown, "True"], ran.stderr

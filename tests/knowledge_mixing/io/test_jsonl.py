@@ -74,6 +74,10 @@ def test_read_ahead_gives_pyarrows_batches_in_order_and_its_error_in_place(tmp_p
                 seen += batch.column("n").to_pylist()
     assert seen == list(range(len(seen))) and len(seen) > 4000  # every row before the error
     assert not reader._thread.is_alive()
+    with pytest.raises(pa.ArrowInvalid):  # iterated again: the same end, not a wait
+        list(reader)
+    finished = ReadAhead(iter([1, 2]))
+    assert list(finished) == [1, 2] and list(finished) == []
 
 
 def test_read_ahead_stops_its_thread_and_closes_the_reader_when_the_caller_stops():
