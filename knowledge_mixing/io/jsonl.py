@@ -115,7 +115,7 @@ class ReadAhead:
                 if not self._put((batch, None)):
                     return
             self._put((self._END, None))
-        except BaseException as error:  # noqa: BLE001 — raised in the caller's thread, in its place
+        except BaseException as error:  # noqa: BLE001 — raised in the caller's thread instead
             self._put((self._END, error))
 
     def _put(self, item) -> bool:
