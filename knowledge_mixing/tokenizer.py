@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from .errors import TokenizerError
+from .io.whole_files import written_whole
 from .logs import progress
 from .stages import Measured
 
@@ -169,7 +170,8 @@ def save_tokenizer(name: str, out_dir: str, trust_remote_code: bool = False) -> 
     the run) uses exactly these files; measure what identifies them."""
     started = time.perf_counter()
     tokenizer = load_tokenizer(name, trust_remote_code)
-    tokenizer.save_pretrained(out_dir)
+    with written_whole(out_dir) as folder:
+        tokenizer.save_pretrained(folder)
     progress(log, "tokenizer: %s (%s, %d tokens) (%.1fs)", name, type(tokenizer).__name__,
              len(tokenizer), time.perf_counter() - started)
     return Measured({"tokenizer_files": {

@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .io.whole_files import write_text_whole
+
 TRAINER = "instructlab.training"
 TRAINER_MIN_SEQ_LEN = 20
 """filter_samples_by_length's lower bound in instructlab-training 0.16 (not configurable)."""
@@ -183,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                           TOKENIZERS_PARALLELISM="false")
         report = run(args.cut, args.tokenizer, args.max_seq_len, Path(work))
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        write_text_whole(args.json, json.dumps(report, indent=2))
     print(summary_line(report))
     return 0
 

@@ -1,6 +1,7 @@
 """Compiling a pipeline to the YAML users upload, pointed at the image they name, and what that
 YAML needs of the cluster."""
 import re
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -8,25 +9,28 @@ from kfp import compiler
 
 from components.image import IMAGE
 from knowledge_mixing.errors import OutputError
+from knowledge_mixing.io.whole_files import write_text_whole
 
 from .plugins import task_config_fields
 
 
 def compile_pipeline(pipeline, package_path, image: str = IMAGE) -> None:
-    """Compile (making the file's folder if needed); with another image, point every task of
+    """Compile (making the file's folder if needed; the file appears whole); with another image, point every task of
     ours at it (the SDK and the image are released together, so only the registry or tag should
     differ)."""
     try:
         Path(package_path).parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputError(f"-o {package_path}: cannot make its folder ({e.strerror})") from e
-    compiler.Compiler().compile(pipeline, str(package_path))
+    with tempfile.TemporaryDirectory() as work:  # the compiler writes by the name's suffix
+        compiled = Path(work) / Path(package_path).name
+        compiler.Compiler().compile(pipeline, str(compiled))
+        text = compiled.read_text(encoding="utf-8")
     if image != IMAGE:
-        text = Path(package_path).read_text()
-        retargeted, count = re.subn(rf"(\bimage: ){re.escape(IMAGE)}$", rf"\g<1>{image}", text,
-                                    flags=re.MULTILINE)
+        text, count = re.subn(rf"(\bimage: ){re.escape(IMAGE)}$", rf"\g<1>{image}", text,
+                              flags=re.MULTILINE)
         assert count, f"no task uses {IMAGE}"
-        Path(package_path).write_text(retargeted)
+    write_text_whole(package_path, text)
 
 
 OLDEST_PLATFORM = "OpenShift AI 2.22"

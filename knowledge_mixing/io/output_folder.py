@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from ..errors import OutputError
+from .whole_files import partial_name, written_whole
 
 LOCK_NAME = ".knowledge-mixing.lock"
 STAGING_NAME = ".knowledge-mixing-staging"
@@ -40,21 +41,13 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def write_durably(path: Path, data: bytes) -> None:
-    """`data` under `path`, complete or not at all: written to a temporary name, synced, renamed."""
-    temporary = partial_name(path)
-    try:
+    """`data` under `path`, complete or not at all, and synced to disk with its folder."""
+    with written_whole(path) as temporary:
         with open(temporary, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
     _fsync_folder(path.parent)
-
-
-def partial_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.partial")
 
 
 def _recorded_name(name) -> bool:

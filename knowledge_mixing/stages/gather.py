@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from ..io.memory import release_memory_every
 from ..io.parquet import COMPRESSION
+from ..io.whole_files import written_whole
 from ..knowledge_rows import ROW_GROUP_ROWS
 from ..logs import progress
 from . import Measured
@@ -31,7 +32,8 @@ def gather_stage(shard_paths: list[str], samples_path: str, shard_metadata: list
     metadata says which tokenizer counted them (`shard_metadata`: what each shard measured)."""
     tokenizer = _tokenizer(shard_metadata)
     if len(shard_paths) == 1:  # already in input order: nothing to merge
-        shutil.copyfile(shard_paths[0], samples_path)
+        with written_whole(samples_path) as temporary:
+            shutil.copyfile(shard_paths[0], temporary)
         lengths = pq.read_table(samples_path, columns=["token_length"])["token_length"]
         rows, tokens = len(lengths), pc.sum(lengths).as_py() or 0
         progress(log, "gather: 1 shard, %d samples, %d tokens", rows, tokens)
@@ -54,8 +56,8 @@ def gather_stage(shard_paths: list[str], samples_path: str, shard_metadata: list
         advance(k)
     rows = tokens = groups_written = pending = 0
     runs: list = []  # merged, not yet written: `pending` rows
-    with pq.ParquetWriter(samples_path, files[0].schema_arrow,
-                          compression=COMPRESSION) as writer:
+    with written_whole(samples_path) as temporary, pq.ParquetWriter(
+            temporary, files[0].schema_arrow, compression=COMPRESSION) as writer:
         while heap:
             _, k = heapq.heappop(heap)
             table, row_indices, position = current[k]

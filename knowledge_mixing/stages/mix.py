@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from ..data_card import data_card_markdown
 from ..errors import ParameterError
 from ..io.memory import release_memory_every
+from ..io.whole_files import write_text_whole, written_whole
 from ..logs import progress
 from ..recipe import Recipe
 from ..report import token_length_histogram, token_length_percentiles, from_metadata
@@ -72,9 +73,9 @@ class _Lines:
     Lines end with their newline, so a batch of them is written as the bytes Arrow holds them
     in, one after the other."""
 
-    def __init__(self, path: str, shuffle_seed: str | None):
-        self.path, self.shuffle_seed = path, shuffle_seed
-        self.file = open(f"{path}.partial", "wb")
+    def __init__(self, path: Path, shuffle_seed: str | None):
+        self.shuffle_seed = shuffle_seed
+        self.file = open(path, "wb")
         self.held: list[pa.Array] = []
         self.count = 0
         self.digest, self.bytes = hashlib.sha256(), 0
@@ -97,9 +98,9 @@ class _Lines:
                 self.bytes += len(block)
 
     def close(self) -> dict:
-        """Write what is held in the seeded order and make the file appear complete, on disk.
-        Returns its record (sha256, bytes, rows), measured as it was written: the output folder
-        takes the file by a second name and need not read it again."""
+        """Write what is held in the seeded order, and the file to disk (it takes its name once
+        the cut is complete). Returns its record (sha256, bytes, rows), measured as it was
+        written: the output folder takes the file by a second name and need not read it again."""
         if self.held:
             lines = pa.chunked_array(self.held, pa.string())
             order = list(range(len(lines)))
@@ -109,7 +110,6 @@ class _Lines:
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
-        os.replace(f"{self.path}.partial", self.path)
         return {"sha256": self.digest.hexdigest(), "bytes": self.bytes, "rows": self.count}
 
 
@@ -139,55 +139,60 @@ def mix_cut_file(samples_path: str, replay_path: str, recipe: Recipe, cut: int, 
     for row, k, h in zip(in_cut, copies_per_row, held):
         copies_by_row[row], held_by_row[row] = k, h
 
-    shuffle_seed = f"{recipe.seed}:shuffle:{cut}" if recipe.shuffle else None
-    training, validation = _Lines(output_path, shuffle_seed), _Lines(validation_path, shuffle_seed)
-    statistics, validation_statistics = CutStatistics(), CutStatistics()
-    examples: dict[str, str] = {}  # the first line of each set and replay source, for the card
-    offset = 0
-    for group in range(samples.metadata.num_row_groups):
-        # on one thread: the cuts run side by side, and Arrow's threads made the reads of cut 20
-        # of the benchmark's medium input take 0.7 s instead of 0.15 s
-        rows = samples.read_row_group(group, use_threads=False)
-        n = rows.num_rows
-        taken = _expanded(rows, copies_by_row[offset:offset + n])
-        training.add(taken["row_json"])
-        statistics.add(taken)
-        for name in SET_NAMES:
-            first = pc.index(taken["set"], name).as_py()
-            if name not in examples and first >= 0:
-                examples[name] = taken["row_json"][first].as_py()
-        kept = rows.filter(pa.array(held_by_row[offset:offset + n], pa.bool_()))
-        validation.add(kept["row_json"])
-        validation_statistics.add(kept)
-        offset += n
-        del rows, taken, kept
-        release_memory_every(group + 1)
-
-    replay_sources = []
-    if recipe.replay:
-        replay = pq.read_table(replay_path)
-        for index, source in enumerate(recipe.replay):
-            rows = replay.filter(pc.equal(replay["source"], index))
-            lengths = rows["token_length"].to_pylist()
-            name = f"recipe replay[{index}] ({source.path}, token_ratio {source.token_ratio:g})"
-            copies_of_source, report = replay_copies(lengths, rows["sample_id"].to_pylist(),
-                                                     source.token_ratio, knowledge_tokens,
-                                                     recipe, f"replay:{index}", name)
-            dropped = report["under_length"]["samples"] + report["over_length"]["samples"]
-            if report["target_tokens"] and dropped == len(lengths):
-                bounds = f"min_seq_len {recipe.min_seq_len} ≤ tokens" + (
-                    f" < max_seq_len {recipe.max_seq_len}" if recipe.max_seq_len else "")
-                raise ParameterError(
-                    f"{name}: no row is within {bounds}, so its {report['target_tokens']:,} tokens "
-                    "cannot be met; change min_seq_len or max_seq_len")
-            taken = _expanded(rows, copies_of_source)
+    with written_whole(output_path) as training_file, \
+            written_whole(validation_path) as validation_file:
+        shuffle_seed = f"{recipe.seed}:shuffle:{cut}" if recipe.shuffle else None
+        training = _Lines(training_file, shuffle_seed)
+        validation = _Lines(validation_file, shuffle_seed)
+        statistics, validation_statistics = CutStatistics(), CutStatistics()
+        examples: dict[str, str] = {}  # the first line of each set and replay source (the card)
+        offset = 0
+        for group in range(samples.metadata.num_row_groups):
+            # on one thread: the cuts run side by side, and Arrow's threads made the reads of cut
+            # 20 of the benchmark's medium input take 0.7 s instead of 0.15 s
+            rows = samples.read_row_group(group, use_threads=False)
+            n = rows.num_rows
+            taken = _expanded(rows, copies_by_row[offset:offset + n])
             training.add(taken["row_json"])
-            statistics.lengths += taken["token_length"].to_pylist()
-            if taken.num_rows:
-                examples[f"replay {source.path}"] = taken["row_json"][0].as_py()
-            replay_sources.append({"path": source.path, **report})
-        del replay
-    training_record, validation_record = training.close(), validation.close()
+            statistics.add(taken)
+            for name in SET_NAMES:
+                first = pc.index(taken["set"], name).as_py()
+                if name not in examples and first >= 0:
+                    examples[name] = taken["row_json"][first].as_py()
+            kept = rows.filter(pa.array(held_by_row[offset:offset + n], pa.bool_()))
+            validation.add(kept["row_json"])
+            validation_statistics.add(kept)
+            offset += n
+            del rows, taken, kept
+            release_memory_every(group + 1)
+
+        replay_sources = []
+        if recipe.replay:
+            replay = pq.read_table(replay_path)
+            for index, source in enumerate(recipe.replay):
+                rows = replay.filter(pc.equal(replay["source"], index))
+                lengths = rows["token_length"].to_pylist()
+                name = (f"recipe replay[{index}] ({source.path}, "
+                        f"token_ratio {source.token_ratio:g})")
+                copies_of_source, report = replay_copies(lengths, rows["sample_id"].to_pylist(),
+                                                         source.token_ratio, knowledge_tokens,
+                                                         recipe, f"replay:{index}", name)
+                dropped = report["under_length"]["samples"] + report["over_length"]["samples"]
+                if report["target_tokens"] and dropped == len(lengths):
+                    bounds = f"min_seq_len {recipe.min_seq_len} ≤ tokens" + (
+                        f" < max_seq_len {recipe.max_seq_len}" if recipe.max_seq_len else "")
+                    raise ParameterError(
+                        f"{name}: no row is within {bounds}, so its "
+                        f"{report['target_tokens']:,} tokens cannot be met; change min_seq_len "
+                        "or max_seq_len")
+                taken = _expanded(rows, copies_of_source)
+                training.add(taken["row_json"])
+                statistics.lengths += taken["token_length"].to_pylist()
+                if taken.num_rows:
+                    examples[f"replay {source.path}"] = taken["row_json"][0].as_py()
+                replay_sources.append({"path": source.path, **report})
+            del replay
+        training_record, validation_record = training.close(), validation.close()
 
     per_set = statistics.per_set()
     replay_samples = sum(s["mixed"]["samples"] for s in replay_sources)
@@ -268,8 +273,8 @@ def mix_stage(samples_path: str, replay_path: str, plan_path: str, cut: int, out
         progress(log, "mix cut %d: %s", stats["cut"], summary_line(stats["trainer_check"]))
     stats["file_name"] = cut_file_name(stats["cut"])
     stats["card_file_name"] = card_file_name(stats["cut"])
-    Path(card_path).write_text(
-        data_card_markdown(stats, from_metadata(planned["load"]), examples), encoding="utf-8")
+    write_text_whole(card_path,
+                     data_card_markdown(stats, from_metadata(planned["load"]), examples))
     metrics = {"cut": stats["cut"], "samples": stats["samples"], "tokens": stats["tokens"],
                "max_token_length": stats["max_token_length"],
                "validation_samples": stats["validation"]["samples"]}

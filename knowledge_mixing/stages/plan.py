@@ -6,6 +6,7 @@ import json
 import logging
 from pathlib import Path
 
+from ..io.whole_files import write_text_whole
 from ..knowledge_rows import read_identities
 from ..numbers import number
 from ..recipe import Recipe, apply_recipe
@@ -45,7 +46,7 @@ def plan_stage(knowledge_rows_path: str, recipe: Recipe, shards, loaded: dict,
         "load": {"sets": loaded.get("sets", {}), "absent_sets": loaded.get("absent_sets", []),
                  "files": loaded.get("files", {})},
     }
-    Path(plan_path).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    write_text_whole(plan_path, json.dumps(report, indent=2))
     return Measured({"plan": report})
 
 

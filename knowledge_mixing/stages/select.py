@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import ParameterError
+from ..io.whole_files import write_text_whole, written_whole
 from ..logs import progress
 from ..parameters import STAGE_PARAMETERS
 from ..report import cuts_comparison_markdown, from_metadata
@@ -42,10 +43,10 @@ def select_stage(cuts: list[tuple[str, dict]], train_cut: int, training_path: st
     try:  # a second name for the same file where both are on one disk (a local run)
         os.link(path, training_path)
     except OSError:
-        shutil.copyfile(path, training_path)
+        with written_whole(training_path) as temporary:
+            shutil.copyfile(path, temporary)
     training_cut = reports[chosen]["cut"]
-    Path(comparison_path).write_text(cuts_comparison_markdown(reports, training_cut),
-                                     encoding="utf-8")
+    write_text_whole(comparison_path, cuts_comparison_markdown(reports, training_cut))
     progress(log, "select: training uses cut %d", training_cut)
     return Measured({"training_dataset": dict(metadata)})
 
@@ -59,4 +60,4 @@ def summary_stage(parameters: dict, loaded: dict, plan_path: str, counted: dict,
     recorded = {"tokenizer": counted["tokenizer"],
                 **{s.name: parameters[s.name] for s in STAGE_PARAMETERS}}
     summary = run_summary(recorded, loaded, plan, counted, cuts, training_cut)
-    Path(summary_path).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_text_whole(summary_path, json.dumps(summary, indent=2) + "\n")

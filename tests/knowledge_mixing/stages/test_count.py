@@ -85,6 +85,7 @@ def test_a_tokenizer_that_cannot_be_loaded_fails_the_stage(counted, tmp_path):
     with pytest.raises(TokenizerError, match="no such directory"):
         count_stage(str(c.knowledge_rows), str(tmp_path / "s.parquet"), [1], c.recipe,
                     str(tmp_path / "missing" / "tokenizer"), False)
+    assert list(tmp_path.iterdir()) == [], "a half-written samples file was left"
 
 
 def test_rows_are_sharded_by_raw_document_or_key_facts_block():

@@ -308,6 +308,14 @@ def error_of(tmp_path, set_name, lines):
     return path, str(raised.value)
 
 
+def test_a_load_that_fails_after_writing_rows_leaves_no_table(tmp_path):
+    write_jsonl(tmp_path / "in" / "extractive_summary" / "a.jsonl", [good_row()] * 3)
+    write_jsonl(tmp_path / "in" / "extractive_summary" / "b.jsonl", [good_row(), "[1]"])
+    with pytest.raises(InputError, match="line 2: expected a JSON object"):
+        load_stage(str(tmp_path / "in"), str(tmp_path / "rows.parquet"), LoadOptions())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
 def test_no_set_folder_at_all_fails(tmp_path):
     (tmp_path / "in" / "unrelated").mkdir(parents=True)
     with pytest.raises(InputError, match="none of the set folders.*found: unrelated"):
