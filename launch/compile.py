@@ -15,9 +15,9 @@ from .plugins import task_config_fields
 
 
 def compile_pipeline(pipeline, package_path, image: str = IMAGE) -> None:
-    """Compile (making the file's folder if needed; the file appears whole); with another image, point every task of
-    ours at it (the SDK and the image are released together, so only the registry or tag should
-    differ)."""
+    """Compile (making the file's folder if needed; the file appears whole); with another image,
+    point every task of ours at it (the SDK and the image are released together, so only the
+    registry or tag should differ)."""
     try:
         Path(package_path).parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from ..errors import OutputError
-from .whole_files import partial_name, written_whole
+from .whole_files import left_partials, remove, written_whole
 
 LOCK_NAME = ".knowledge-mixing.lock"
 STAGING_NAME = ".knowledge-mixing-staging"
@@ -131,7 +131,8 @@ class OutputFolder:
         self.recover()
         shutil.rmtree(self.staging, ignore_errors=True)
         shutil.rmtree(self.work_root, ignore_errors=True)  # left by a run that was killed
-        partial_name(self.path / JOURNAL_NAME).unlink(missing_ok=True)
+        for left in left_partials(self.path / JOURNAL_NAME):
+            remove(left)
         return self
 
     @staticmethod
