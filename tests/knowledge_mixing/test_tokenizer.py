@@ -1,10 +1,12 @@
 """Where the tokenizer comes from (hub id, local directory, the bundled one), errors a user can
 act on, and the files a run keeps of it."""
 import hashlib
+import json
 import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from transformers import AutoTokenizer
@@ -39,6 +41,28 @@ def test_local_directory_is_loaded_and_saved_with_what_identifies_it(bos_tokeniz
         "chat_template_sha256": hashlib.sha256(original.chat_template.encode()).hexdigest(),
         "files_sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
                          for p in sorted((tmp_path / "files").iterdir())}}}
+
+
+def test_saved_files_load_the_same_tokenizer_reading_tokenizer_json_once(tmp_path, monkeypatch):
+    """transformers 5 leaves the added tokens out of a saved tokenizer_config.json and then reads
+    tokenizer.json twice to find them; the saved folder lists them, and loads to the same
+    tokenizer."""
+    original = load_tokenizer(BUNDLED_TOKENIZER)
+    save_tokenizer(BUNDLED_TOKENIZER, str(tmp_path / "files"))
+    config = json.loads((tmp_path / "files" / "tokenizer_config.json").read_text())
+    backend = json.loads((tmp_path / "files" / "tokenizer.json").read_text())
+    assert config["added_tokens_decoder"] == {
+        str(token.pop("id")): token for token in backend["added_tokens"]}
+    parsed = []
+    original_load = json.load
+    monkeypatch.setattr(json, "load", lambda file, *a, **k: parsed.append(
+        Path(file.name).name) or original_load(file, *a, **k))
+    saved = load_tokenizer(str(tmp_path / "files"))
+    assert parsed.count("tokenizer.json") == 1
+    assert saved.backend_tokenizer.to_str() == original.backend_tokenizer.to_str()
+    assert saved.added_tokens_decoder == original.added_tokens_decoder
+    assert saved.special_tokens_map == original.special_tokens_map
+    assert saved.chat_template == original.chat_template
 
 
 def test_missing_directory_names_it(tmp_path):
