@@ -172,9 +172,9 @@ def with_added_tokens_listed(folder: Path, tokenizer) -> None:
     Qwen's). They are the ones tokenizer.json holds, so the tokenizer loaded is the same."""
     config_path = folder / "tokenizer_config.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
-    if "added_tokens_decoder" in config or not tokenizer.added_tokens_decoder:
+    if "added_tokens_decoder" in config:  # transformers 4, or a tokenizer without a Rust backend
         return
-    config["added_tokens_decoder"] = {str(index): token.__getstate__()
+    config["added_tokens_decoder"] = {index: token.__getstate__()
                                       for index, token in tokenizer.added_tokens_decoder.items()}
     config_path.write_text(json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
                            encoding="utf-8")

@@ -43,26 +43,39 @@ def test_local_directory_is_loaded_and_saved_with_what_identifies_it(bos_tokeniz
                          for p in sorted((tmp_path / "files").iterdir())}}}
 
 
-def test_saved_files_load_the_same_tokenizer_reading_tokenizer_json_once(tmp_path, monkeypatch):
-    """transformers 5 leaves the added tokens out of a saved tokenizer_config.json and then reads
-    tokenizer.json twice to find them; the saved folder lists them, and loads to the same
-    tokenizer."""
-    original = load_tokenizer(BUNDLED_TOKENIZER)
-    save_tokenizer(BUNDLED_TOKENIZER, str(tmp_path / "files"))
-    config = json.loads((tmp_path / "files" / "tokenizer_config.json").read_text())
-    backend = json.loads((tmp_path / "files" / "tokenizer.json").read_text())
-    assert config["added_tokens_decoder"] == {
+@pytest.mark.parametrize("kind", ["qwen", "bos", "wordpiece"])
+def test_saved_files_list_the_added_tokens_and_load_the_same_tokenizer(
+        kind, tokenizer_dirs, tmp_path, monkeypatch):
+    """transformers 5 leaves the added tokens out of a saved tokenizer_config.json and then
+    parses tokenizer.json a second time to find them; the saved folder lists them, as
+    transformers 4 did, and loads to the same tokenizer as without them (a class that rebuilds
+    its backend from the vocabulary, Qwen2Tokenizer, and ones that load tokenizer.json whole)."""
+    save_tokenizer(str(tokenizer_dirs[kind]), str(tmp_path / "listed"))
+    listed_config = json.loads((tmp_path / "listed" / "tokenizer_config.json").read_text())
+    backend = json.loads((tmp_path / "listed" / "tokenizer.json").read_text())
+    assert listed_config["added_tokens_decoder"] == {
         str(token.pop("id")): token for token in backend["added_tokens"]}
+    load_tokenizer(str(tokenizer_dirs[kind])).save_pretrained(tmp_path / "unlisted")
+    unlisted_config = (tmp_path / "unlisted" / "tokenizer_config.json").read_text()
+    del listed_config["added_tokens_decoder"]  # the rest is as transformers wrote it
+    assert unlisted_config == json.dumps(listed_config, indent=2, sort_keys=True,
+                                         ensure_ascii=False) + "\n"
     parsed = []
     original_load = json.load
     monkeypatch.setattr(json, "load", lambda file, *a, **k: parsed.append(
         Path(file.name).name) or original_load(file, *a, **k))
-    saved = load_tokenizer(str(tmp_path / "files"))
-    assert parsed.count("tokenizer.json") == 1
-    assert saved.backend_tokenizer.to_str() == original.backend_tokenizer.to_str()
-    assert saved.added_tokens_decoder == original.added_tokens_decoder
-    assert saved.special_tokens_map == original.special_tokens_map
-    assert saved.chat_template == original.chat_template
+    listed = load_tokenizer(str(tmp_path / "listed"))
+    assert parsed.count("tokenizer.json") <= 1
+    unlisted = load_tokenizer(str(tmp_path / "unlisted"))
+    assert listed.backend_tokenizer.to_str() == unlisted.backend_tokenizer.to_str()
+    assert {i: t.__getstate__() for i, t in listed.added_tokens_decoder.items()} == \
+        {i: t.__getstate__() for i, t in unlisted.added_tokens_decoder.items()}
+    assert listed.special_tokens_map == unlisted.special_tokens_map
+    conversation = [{"role": "user", "content": "Who built it?"},
+                    {"role": "assistant", "content": "The Romans."}]
+    assert listed.apply_chat_template(conversation, tokenize=False) == \
+        unlisted.apply_chat_template(conversation, tokenize=False)
+    assert listed("The Rosetta Stone")["input_ids"] == unlisted("The Rosetta Stone")["input_ids"]
 
 
 def test_missing_directory_names_it(tmp_path):
