@@ -180,6 +180,7 @@ def our_tasks_in_forks(router: LogRouter):
     try:
         yield
     finally:
+        forks.close()
         handler.SubprocessTaskHandler.run = original
         stages_log.removeHandler(lines)
         stages_log.propagate = True
@@ -214,6 +215,7 @@ class TaskForks:
         for module in FIRST_TASK_MODULES:
             importlib.import_module(module)
         self._all_imported = False
+        self._preload: threading.Thread | None = None
 
     def _import_for_later_tasks(self) -> None:
         """TASK_MODULES and PANDAS_MODULES, once; called holding the fork lock, so no fork is
@@ -228,8 +230,56 @@ class TaskForks:
             pass
         self._all_imported = True
 
+    def _preload_tokenizer(self, component, executor_input: dict) -> None:
+        """After a task: once the tokenizer's fetch has saved its files, load them on a thread
+        of this process while the next tasks (the load, the plan) run. The counting tasks,
+        forked later, start with it loaded (each of their processes saves a load: 1 s on the
+        benchmark's machine). Not for a tokenizer with remote code, which runs only in its
+        tasks. A failure leaves the tasks to load it themselves, and fail there with their own
+        message."""
+        import components
+        from knowledge_mixing.tokenizer import preload_tokenizer
+
+        if component is not components.fetch_tokenizer or executor_input["inputs"][
+                "parameterValues"].get("trust_remote_code", True):
+            return
+        folder = executor_input["outputs"]["artifacts"]["tokenizer_files"]["artifacts"][0]["uri"]
+
+        def preload():
+            try:
+                preload_tokenizer(folder)
+            except Exception as error:  # noqa: BLE001 — each task loads it, and reports this
+                print(f"the tokenizer was not loaded ahead ({error}); each task loads its own")
+
+        self._preload = threading.Thread(target=preload, name="preload the tokenizer")
+        self._preload.start()
+
+    def _settle_preload(self, component) -> None:
+        """Before a fork: a counting task waits for the preload (its fork starts with the
+        tokenizer, and with no thread of this process half-way through loading it); once the
+        counts are gathered, this process lets the tokenizer go (the cuts' forks would
+        otherwise carry its memory)."""
+        import components
+        from knowledge_mixing.tokenizer import forget_preloaded
+
+        if self._preload is None:
+            return
+        if any(component is c for c in (components.count_tokens, components.count_replay)):
+            self._preload.join()
+        elif component is components.gather_samples:
+            self._preload.join()
+            self._preload = None
+            forget_preloaded()
+
+    def close(self) -> None:
+        """At the end of the run, whatever ended it: a preload still running (a task failed
+        before the counts) ends while the run's work folder and its log are still there."""
+        if self._preload is not None:
+            self._preload.join()
+
     def run(self, component, executor_input: dict) -> bool:
         with self._lock:
+            self._settle_preload(component)
             read_end, write_end = os.pipe()
             parent = os.getpid()
             pid = os.fork()
@@ -263,6 +313,8 @@ class TaskForks:
         if import_failure is not None:
             raise import_failure
         code = os.waitstatus_to_exitcode(ended["status"])
+        if code == 0:
+            self._preload_tokenizer(component, executor_input)
         if code not in (0, 1):  # 1: a Python error, whose trace the task printed
             print(f"{TaskProcessError.__name__}: " + (
                 f"the task's process was killed by {signal.Signals(-code).name} (by the system "
