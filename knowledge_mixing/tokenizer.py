@@ -96,7 +96,10 @@ def preload_tokenizer(folder: str) -> None:
     until written), instead of loading the files again. Only a process that forks the tasks
     calls this (the local run's, launch/local_run.py), while a task that does not read the
     tokenizer runs."""
+    from .io.memory import release_memory
+
     _preloaded[os.path.realpath(folder)] = without_build_copies(load_tokenizer(folder))
+    release_memory()  # what building it took, and the copies dropped
 
 
 def forget_preloaded() -> None:
