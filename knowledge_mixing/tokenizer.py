@@ -85,31 +85,6 @@ def _directory_contents(source: Path) -> str:
         for name in ("tokenizer.json", "tokenizer_config.json"))
 
 
-_preloaded: dict[str, object] = {}
-"""Tokenizer folders loaded ahead (preload_tokenizer) by the process that forks the tasks reading
-them, by their real path."""
-
-
-def preload_tokenizer(folder: str) -> None:
-    """Load a tokenizer folder (less BUILD_COPIES) into this process, for the processes it forks
-    later: there load_tokenizer gives them this copy, each process its own (the pages are shared
-    until written), instead of loading the files again. Only a process that forks the tasks
-    calls this (the local run's, launch/local_run.py), while a task that does not read the
-    tokenizer runs."""
-    from .io.memory import release_memory
-
-    _preloaded[os.path.realpath(folder)] = without_build_copies(load_tokenizer(folder))
-    release_memory()  # what building it took, and the copies dropped
-
-
-def forget_preloaded() -> None:
-    """Let the preloaded tokenizers go, and their memory back to the system."""
-    from .io.memory import release_memory
-
-    _preloaded.clear()
-    release_memory()
-
-
 def load_tokenizer(name: str, trust_remote_code: bool = False):
     """A hub model id, a local directory, or BUNDLED_TOKENIZER; it must carry a chat template.
     Failures say which tokenizer was asked for, as what, what was found, and what to change."""
@@ -117,11 +92,6 @@ def load_tokenizer(name: str, trust_remote_code: bool = False):
 
     if not name.strip():
         raise TokenizerError(f"tokenizer {name!r}: empty; {CHANGE_IT}")
-    preloaded = None if trust_remote_code else _preloaded.get(os.path.realpath(name))
-    if preloaded is not None:
-        log.info("tokenizer: %s (%s) loaded ahead by the process that started this one", name,
-                 type(preloaded).__name__)
-        return preloaded
     source = bundled_tokenizer_dir() if name == BUNDLED_TOKENIZER else Path(name).expanduser()
     if source.is_dir():
         kind = f"local directory {source}"

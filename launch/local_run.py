@@ -8,7 +8,6 @@ import builtins
 import contextlib
 import importlib
 import json
-import logging
 import os
 import re
 import signal
@@ -84,8 +83,8 @@ class LogRouter:
     def into(self, stream) -> None:
         """Every line to `stream` from now on, in a fork of this process: the parent's log file
         and terminal, and a lock another thread of the parent may have held, are left alone, as
-        is what the parent's threads had written of a line. A flush there passes on what is
-        written so far, ended or not (as a process's would)."""
+        is what the parent's other threads had written of a line (a ParallelFor's other task).
+        A flush there passes on what is written so far, ended or not (as a process's would)."""
         self._lock = threading.Lock()
         self._partial = {}
         self.log_file, self.terminal, self.verbose = None, stream, True
@@ -148,6 +147,8 @@ def our_tasks_in_forks(router: LogRouter):
     keeps its own process, as does one with environment variables. The fork's output reaches
     the router line by line, as a task process's does; the stages log on a logger of their own
     (the runner swaps the root logger's handlers around each task)."""
+    import logging
+
     from kfp.local import status
     from kfp.local import subprocess_task_handler as handler
 
@@ -181,12 +182,9 @@ def our_tasks_in_forks(router: LogRouter):
     try:
         yield
     finally:
-        try:
-            forks.close()
-        finally:
-            handler.SubprocessTaskHandler.run = original
-            stages_log.removeHandler(lines)
-            stages_log.propagate = True
+        handler.SubprocessTaskHandler.run = original
+        stages_log.removeHandler(lines)
+        stages_log.propagate = True
 
 
 FIRST_TASK_MODULES = ("transformers.models.auto.tokenization_auto",)
@@ -218,7 +216,6 @@ class TaskForks:
         for module in FIRST_TASK_MODULES:
             importlib.import_module(module)
         self._all_imported = False
-        self._preload: threading.Thread | None = None
 
     def _import_for_later_tasks(self) -> None:
         """TASK_MODULES and PANDAS_MODULES, once; called holding the fork lock, so no fork is
@@ -233,70 +230,8 @@ class TaskForks:
             pass
         self._all_imported = True
 
-    def _preload_tokenizer(self, executor_input: dict) -> None:
-        """After the tokenizer's fetch: load its files on a thread of this process while the
-        next tasks (the load, the plan) run. The counting tasks, forked later, start with it
-        loaded (each of their processes saves a load: 1 s on the benchmark's machine). Not for
-        a tokenizer with remote code, which runs only in its tasks. A speed-up only: if it
-        cannot start or fails, the run's log says so and the tasks load the files themselves
-        (failing there with their own message)."""
-        from knowledge_mixing.tokenizer import preload_tokenizer
-
-        stages_log = logging.getLogger("knowledge_mixing")
-        try:
-            if executor_input["inputs"]["parameterValues"].get("trust_remote_code", True):
-                return
-            folder = executor_input["outputs"]["artifacts"]["tokenizer_files"]["artifacts"][0][
-                "uri"]
-
-            def preload():
-                try:
-                    preload_tokenizer(folder)
-                except Exception as error:  # noqa: BLE001 — logged; each task loads its own
-                    stages_log.warning("the tokenizer was not loaded ahead (%s); each task "
-                                       "loads its own", error)
-
-            thread = threading.Thread(target=preload, name="preload the tokenizer")
-            thread.start()
-            self._preload = thread
-        except Exception as error:  # noqa: BLE001 — logged; each task loads its own
-            stages_log.warning("the tokenizer is not loaded ahead (%s); each task loads its own",
-                               error)
-
-    def _settle_preload(self, component) -> None:
-        """Before a fork, while the tokenizer is loaded ahead. Only the load, the plan and the
-        sharding (which touch neither transformers nor tokenizers, whose locks the loading
-        thread may hold at the fork) are forked while it loads; any other task waits for it,
-        and a counting task's fork starts with it. Once the counts are gathered, this process
-        lets it go (the cuts' forks would otherwise carry its memory)."""
-        import components
-
-        if self._preload is None or any(component is c for c in (
-                components.load_knowledge, components.plan_cuts, components.shard_indices)):
-            return
-        self._preload.join()
-        if component is components.gather_samples:
-            self._end_preload()
-
-    def _end_preload(self) -> None:
-        from knowledge_mixing.tokenizer import forget_preloaded
-
-        self._preload = None
-        forget_preloaded()
-
-    def close(self) -> None:
-        """At the end of the run, however it ended: a preload still running (a task failed
-        before the counts) ends while the run's work folder and log are still there, and this
-        process lets the tokenizer go."""
-        if self._preload is not None:
-            self._preload.join()
-            self._end_preload()
-
     def run(self, component, executor_input: dict) -> bool:
-        import components
-
         with self._lock:
-            self._settle_preload(component)
             read_end, write_end = os.pipe()
             parent = os.getpid()
             pid = os.fork()
@@ -330,8 +265,6 @@ class TaskForks:
         if import_failure is not None:
             raise import_failure
         code = os.waitstatus_to_exitcode(ended["status"])
-        if code == 0 and component is components.fetch_tokenizer:
-            self._preload_tokenizer(executor_input)
         if code not in (0, 1):  # 1: a Python error, whose trace the task printed
             print(f"{TaskProcessError.__name__}: " + (
                 f"the task's process was killed by {signal.Signals(-code).name} (by the system "

@@ -300,23 +300,6 @@ def test_the_quick_start_runs_our_tasks_in_forks_of_its_process(quick_start):
     assert "[KFP Executor" not in log
 
 
-def test_the_counting_processes_start_with_the_tokenizer_loaded_ahead(quick_start):
-    """`run` loads the fetched tokenizer files in its own process while the load and the plan
-    run, and the counting tasks, forked after that, count with it instead of loading the files
-    again; the uploaded YAML's tasks each load their own, and give the same bytes
-    (test_checked_in_yaml_runs_gives_the_quick_start_bytes_and_reads_new_data)."""
-    output, _ = quick_start
-    log = (output / ".knowledge-mixing.log").read_text()
-    counting = log.index("Executing task 'count-tokens'")
-    fetched = r"\S+/fetch-tokenizer/tokenizer_files"
-    loaded = re.findall(rf"^\S+ \S+ INFO tokenizer: {fetched} \(local directory .* loaded in",
-                        log[:counting], re.MULTILINE)  # the run's process: not indented
-    assert len(loaded) == 1
-    after = log[counting:]
-    assert 1 <= after.count("(Qwen2Tokenizer) loaded ahead by the process that started this one")
-    assert not re.search(rf"{fetched} \(local directory", after)
-
-
 def test_quick_start_writes_one_jsonl_per_feasible_cut_and_the_summary(quick_start):
     output, _ = quick_start
     summary = check_outputs(output, [1, 5])

@@ -152,11 +152,10 @@ _chunks_counted = 0  # by this process: a pool process, or the feeding one with 
 
 
 def _start_worker(tokenizer: str, trust_remote_code: bool, save_gpt_oss_format: bool) -> None:
-    """Each counting process takes its tokenizer as it starts, while the feeding process ranks
-    the rows: loaded ahead by the process that forked this task (`run`'s, which shares its pages
-    with every process it forks until they write them), or else loaded from the files. A
-    tokenizer that cannot be loaded fails the process's first chunk, whose error reaches the
-    stage."""
+    """Each counting process loads its own tokenizer as it starts, while the feeding process
+    ranks the rows (held once in the feeding process, the tokenizer would weigh on every one of
+    them). A tokenizer that cannot be loaded fails the process's first chunk, whose error
+    reaches the stage."""
     global _worker_settings, _worker_counter
     _worker_settings = (tokenizer, trust_remote_code, save_gpt_oss_format)
     try:

@@ -11,15 +11,12 @@ from pathlib import Path
 import pytest
 from transformers import AutoTokenizer
 
-from knowledge_mixing import tokenizer as tokenizer_module
 from knowledge_mixing.errors import TokenizerError
 from knowledge_mixing.tokenizer import (
     BUNDLED_TOKENIZER,
     bundled_tokenizer_dir,
-    forget_preloaded,
     hub_status,
     load_tokenizer,
-    preload_tokenizer,
     save_tokenizer,
 )
 
@@ -79,18 +76,6 @@ def test_saved_files_list_the_added_tokens_and_load_the_same_tokenizer(
     assert listed.apply_chat_template(conversation, tokenize=False) == \
         unlisted.apply_chat_template(conversation, tokenize=False)
     assert listed("The Rosetta Stone")["input_ids"] == unlisted("The Rosetta Stone")["input_ids"]
-
-
-def test_a_preloaded_folder_is_not_loaded_again_unless_remote_code_may_run(
-        bos_tokenizer_dir, monkeypatch):
-    monkeypatch.setattr(tokenizer_module, "_preloaded", {})
-    preload_tokenizer(str(bos_tokenizer_dir))
-    preloaded = load_tokenizer(str(bos_tokenizer_dir) + "/")
-    assert preloaded is load_tokenizer(str(bos_tokenizer_dir))
-    assert not hasattr(preloaded, "_vocab")  # counting needs no build copies
-    assert load_tokenizer(str(bos_tokenizer_dir), trust_remote_code=True) is not preloaded
-    forget_preloaded()
-    assert load_tokenizer(str(bos_tokenizer_dir)) is not preloaded
 
 
 def test_missing_directory_names_it(tmp_path):

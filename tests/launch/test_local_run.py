@@ -47,6 +47,20 @@ def test_the_router_keeps_everything_in_the_log_and_shows_progress_lines():
     assert shown.getvalue() == log.getvalue()
 
 
+def test_a_fork_of_the_router_leaves_what_other_threads_had_written_of_a_line():
+    """A ParallelFor's tasks run on threads of the run's process: a task forked while another
+    thread's line is half written must not emit that half as its own output."""
+    routed, _, _ = router()
+    other = threading.Thread(target=routed.write, args=("half a line of another task",))
+    other.start()
+    other.join()
+    fork_output = io.StringIO()
+    routed.into(fork_output)
+    routed.write("the fork's own line\n")
+    routed.flush()
+    assert fork_output.getvalue() == "the fork's own line\n"
+
+
 def test_the_router_keeps_the_last_exception_line_and_the_failed_task():
     routed, _, _ = router()
     routed.write("Traceback (most recent call last):\n  File \"x.py\", line 1\n"
@@ -193,43 +207,6 @@ def test_no_task_is_forked_while_the_later_tasks_modules_are_imported(tmp_path):
         capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "{'a': True, 'b': True}" in result.stdout or "{'b': True, 'a': True}" in result.stdout
-
-
-def fetched(folder, trust_remote_code=False) -> dict:
-    """The executor input of a tokenizer fetch that saved its files in `folder`."""
-    return {"inputs": {"parameterValues": {"trust_remote_code": trust_remote_code}},
-            "outputs": {"artifacts": {"tokenizer_files": {"artifacts": [{"uri": str(folder)}]}}}}
-
-
-def test_the_fetched_tokenizer_is_loaded_ahead_and_let_go_when_the_run_ends(
-        bos_tokenizer_dir, monkeypatch, caplog):
-    """Loaded on a thread of the run's process (not with remote code); the run's end waits for
-    it and lets it go, whether or not the counts were gathered; a preload that fails, or cannot
-    start, is logged and the tasks load their own."""
-    from knowledge_mixing import tokenizer
-
-    monkeypatch.setattr(tokenizer, "_preloaded", {})
-    forks = TaskForks(router()[0])
-    forks._preload_tokenizer(fetched(bos_tokenizer_dir))
-    forks._preload.join()
-    assert load_tokenizer_is_preloaded(bos_tokenizer_dir)
-    forks.close()
-    assert tokenizer._preloaded == {} and forks._preload is None
-    forks._preload_tokenizer(fetched(bos_tokenizer_dir, trust_remote_code=True))
-    assert forks._preload is None
-    with caplog.at_level("WARNING", logger="knowledge_mixing"):
-        forks._preload_tokenizer(fetched(bos_tokenizer_dir / "missing"))
-        forks.close()
-        forks._preload_tokenizer({"inputs": {"parameterValues": {"trust_remote_code": False}}})
-    assert tokenizer._preloaded == {}
-    assert [r.getMessage().split(" (")[0] for r in caplog.records if r.levelname == "WARNING"] == [
-        "the tokenizer was not loaded ahead", "the tokenizer is not loaded ahead"]
-
-
-def load_tokenizer_is_preloaded(folder) -> bool:
-    from knowledge_mixing import tokenizer
-
-    return tokenizer.load_tokenizer(str(folder)) is tokenizer._preloaded[os.path.realpath(folder)]
 
 
 def test_a_module_that_fails_to_import_fails_the_run_once_its_first_task_ended(
