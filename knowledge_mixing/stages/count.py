@@ -15,8 +15,7 @@ import pyarrow.parquet as pq
 
 from ..errors import ParameterError
 from ..io.memory import release_memory_every
-from ..io.parquet import COMPRESSION, row_group_runs
-from ..io.whole_files import written_whole
+from ..io.parquet import row_group_runs, table_writer
 from ..io.workers import OrderedPool, pool_size
 from ..knowledge_rows import read_identities, read_messages_ids
 from ..numbers import number
@@ -114,9 +113,7 @@ def count_stage(knowledge_rows_path: str, samples_path: str, feasible_cuts: list
                                       decided.slice(first, n).take(pa.array(range(n))))
 
         # a dictionary would only hold the few set names: every other column is one per row
-        with written_whole(samples_path) as temporary, pq.ParquetWriter(
-                temporary, SAMPLES_SCHEMA, use_dictionary=["set"],
-                compression=COMPRESSION) as writer:
+        with table_writer(samples_path, SAMPLES_SCHEMA, use_dictionary=["set"]) as writer:
             for chunk_number, counted in enumerate(counters.map(chunks()), 1):
                 writer.write_table(counted)
                 rows += counted.num_rows

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..io.memory import release_memory_every
-from ..io.parquet import COMPRESSION
+from ..io.parquet import table_writer
 from ..io.whole_files import written_whole
 from ..knowledge_rows import ROW_GROUP_ROWS
 from ..logs import progress
@@ -56,8 +56,7 @@ def gather_stage(shard_paths: list[str], samples_path: str, shard_metadata: list
         advance(k)
     rows = tokens = groups_written = pending = 0
     runs: list = []  # merged, not yet written: `pending` rows
-    with written_whole(samples_path) as temporary, pq.ParquetWriter(
-            temporary, files[0].schema_arrow, compression=COMPRESSION) as writer:
+    with table_writer(samples_path, files[0].schema_arrow) as writer:
         while heap:
             _, k = heapq.heappop(heap)
             table, row_indices, position = current[k]

@@ -16,14 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pyarrow import json as pa_json
 
 from ..errors import InputError
 from ..io.jsonl import FileSha256, ReadAhead, json_lines
 from ..io.memory import release_memory_every
-from ..io.parquet import COMPRESSION
-from ..io.whole_files import written_whole
+from ..io.parquet import table_writer
 from ..io.step03 import collect_sources
 from ..knowledge_rows import KNOWLEDGE_ROWS_SCHEMA, ROW_GROUP_ROWS
 from ..parameters import default
@@ -440,8 +438,7 @@ def load_stage(step03_dir: str | None, knowledge_rows_path: str, options: LoadOp
     started = time.perf_counter()
     reader = Step03Reader(step03_dir, options, set_inputs)
     rows = 0
-    with written_whole(knowledge_rows_path) as temporary, pq.ParquetWriter(
-            temporary, KNOWLEDGE_ROWS_SCHEMA, compression=COMPRESSION) as writer:
+    with table_writer(knowledge_rows_path, KNOWLEDGE_ROWS_SCHEMA) as writer:
         for number, batch in enumerate(reader.batches(), 1):
             writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
             rows += batch.num_rows

@@ -15,12 +15,10 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..errors import InputError
 from ..io.jsonl import json_lines
-from ..io.parquet import COMPRESSION
-from ..io.whole_files import written_whole
+from ..io.parquet import table_writer
 from ..recipe import Recipe
 from ..rows import output_row_json, replay_metadata
 from ..sampling import text_id
@@ -102,8 +100,7 @@ def replay_stage(recipe: Recipe, tokenizer: str, trust_remote_code: bool,
     the recipe has none)."""
     started, sources = time.perf_counter(), []
     counter = TokenCounter(load_tokenizer(tokenizer, trust_remote_code)) if recipe.replay else None
-    with written_whole(replay_path) as temporary, pq.ParquetWriter(
-            temporary, REPLAY_SCHEMA, compression=COMPRESSION) as writer:
+    with table_writer(replay_path, REPLAY_SCHEMA) as writer:
         for index, source in enumerate(recipe.replay):
             rows, tokens, empty = 0, 0, 0
             digest = hashlib.sha256()
