@@ -9,7 +9,9 @@ shared by several document-QA rows, is one text): no run can count its tokens fa
 timed once after each run (the machine's speed drifts), and the medians are compared. The
 targets, each measured here in the same run:
 - medium (44,200 rows in): at most 2.5× its limit;
-- a tenth of medium (the fixed cost of a run): at most 4 s;
+- a tenth of medium (the fixed cost of a run): at most 4 s, set when medium's limit took
+  3.7 – 4.1 s; in the units of this machine's speed at the time, at most MACHINE_SPEED_TARGET of
+  medium's limit (timed after each of its runs too, for that reason);
 - ten times medium (large): at most 2× its limit, time linear in the rows, peak memory at most
   400 MB.
 Each run is measured with /usr/bin/time -v (wall clock; maximum resident set size of the process
@@ -105,9 +107,20 @@ class Limit:
         return elapsed
 
 
-def runs_and_limit(input_dir: Path, repeat: int, report=None) -> tuple[list[dict], Limit, float]:
-    """`repeat` runs, each followed by a timing of the limit; the runs and the limit's median."""
-    limit = Limit(input_dir)
+FIXED_COST_TARGET = 4.0
+"""Seconds for a run of a tenth of medium, as the issue set it."""
+MACHINE_SPEED_TARGET = FIXED_COST_TARGET / 4.1
+"""The same target in units of medium's limit: the issue measured that limit at 3.7 – 4.1 s when
+it set 4 s (the stricter end taken). This machine's speed has since drifted from 1.5 to over 3
+times slower (the limit alone took 6.1 – 13.5 s on 2026-12-03), which a target in seconds
+cannot tell from a change in the code."""
+
+
+def runs_and_limit(input_dir: Path, repeat: int, report=None,
+                   limit: Limit | None = None) -> tuple[list[dict], Limit, float]:
+    """`repeat` runs, each followed by a timing of the limit (of `input_dir`, or `limit`); the
+    runs and the limit's median."""
+    limit = limit or Limit(input_dir)
     runs, timings = [], []
     for attempt in range(1, repeat + 1):
         runs.append(measure_run(input_dir))
@@ -118,16 +131,21 @@ def runs_and_limit(input_dir: Path, repeat: int, report=None) -> tuple[list[dict
 
 
 def targets(repeat: int) -> None:
-    """Every target in one run: the ratios to each input's own limit, and the fixed cost."""
+    """Every target in one run: the ratios to each input's own limit, and the fixed cost in
+    seconds and in units of medium's limit (timed after each of the fixed cost's runs)."""
     print("| input | rows in | rows out | wall (s) | limit (s) | × limit | target | peak memory (MB) |")
     print("|---|---:|---:|---:|---:|---:|---|---:|")
+    medium_limit = Limit(dataset("medium", 1))
     measured = {}
     for shape, scale, label, target in (
-            ("medium", 0.1, "0.1× medium", "≤ 4 s"), ("medium", 1, "1× medium", "≤ 2.5× limit"),
+            ("medium", 0.1, "0.1× medium (limit: medium's)",
+             f"≤ {FIXED_COST_TARGET:g} s, ≤ {MACHINE_SPEED_TARGET:.2f}× limit"),
+            ("medium", 1, "1× medium", "≤ 2.5× limit"),
             ("large", 1, "10× medium", "≤ 2× limit, ≤ 400 MB")):
         folder = dataset(shape, scale)
         rows_in = sum(1 for path in folder.rglob("*.jsonl") for _ in open(path))
-        runs, _, limit = runs_and_limit(folder, repeat if shape == "medium" else 1)
+        runs, _, limit = runs_and_limit(folder, repeat if shape == "medium" else 1,
+                                        limit=medium_limit if shape == "medium" else None)
         wall = statistics.median(r["wall"] for r in runs)
         rss = max(r["rss_mb"] for r in runs)
         measured[label] = (rows_in, wall)
