@@ -10,8 +10,8 @@ timed once after each run (the machine's speed drifts), and the medians are comp
 targets, each measured here in the same run:
 - medium (44,200 rows in): at most 2.5× its limit;
 - a tenth of medium (the fixed cost of a run): at most 4 s, set when medium's limit took
-  3.7 – 4.1 s; in the units of this machine's speed at the time, at most MACHINE_SPEED_TARGET of
-  medium's limit (timed after each of its runs too, for that reason);
+  3.7 – 4.1 s; so also at most MACHINE_SPEED_TARGET (0.98) times medium's limit, which is timed
+  after each of its runs too;
 - ten times medium (large): at most 2× its limit, time linear in the rows, peak memory at most
   400 MB.
 Each run is measured with /usr/bin/time -v (wall clock; maximum resident set size of the process

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Optional
 
 import yaml
-from kfp import components as kfp_components
 
 from knowledge_mixing.errors import ParameterError
 
@@ -103,6 +102,8 @@ def distribution_of(module_name: str) -> str:
 
 def load_component(source: str, option: str):
     """A component from a compiled component YAML file, with errors that name the option."""
+    from kfp import components as kfp_components  # here: it imports `requests` (0.1 - 0.2 s)
+
     path = Path(source)
     if not path.is_file():
         raise ParameterError(f"{option}: no such component YAML file (nor a plug-in name or "

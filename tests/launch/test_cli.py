@@ -167,13 +167,14 @@ def test_a_command_leaves_with_its_status_after_its_exit_handlers_and_output():
 
 def test_the_command_line_imports_kfp_without_its_rest_client():
     """`python pipeline.py` imports kfp with KFP's runtime flag set for that import only: no
-    kfp.client (nor the kubernetes package), the flag as it was, kfp.dsl whole."""
+    kfp.client (nor the kubernetes package), the flag as it was, kfp.dsl whole; and nothing
+    imports `requests` (kfp.components does, for a component YAML plug-in only)."""
     script = ("import os, sys\n"
               "from launch import import_kfp_without_its_client\n"
               "import_kfp_without_its_client()\n"
               "from kfp import dsl\n"
               "import launch.cli, launch.local_run, pipeline\n"
-              "print(sorted(m for m in ('kfp.client', 'kubernetes') if m in sys.modules),\n"
+              "print(sorted(m for m in ('kfp.client', 'kubernetes', 'requests') if m in sys.modules),\n"
               "      os.environ.get('_KFP_RUNTIME'), callable(dsl.component))")
     for flag, shown in ((None, "None"), ("false", "false")):
         env = {k: v for k, v in os.environ.items() if k != "_KFP_RUNTIME"}
