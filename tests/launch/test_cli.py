@@ -167,8 +167,9 @@ def test_a_command_leaves_with_its_status_after_its_exit_handlers_and_output():
 
 def test_the_command_line_imports_kfp_without_its_rest_client():
     """`python pipeline.py` imports kfp with KFP's runtime flag set for that import only: no
-    kfp.client (nor the kubernetes package), the flag as it was, kfp.dsl whole; and nothing
-    imports `requests` (kfp.components does, for a component YAML plug-in only)."""
+    kfp.client (nor the kubernetes package), the flag as it was, kfp.dsl whole; and the command
+    line's modules do not import `requests` (kfp.components does, for a component YAML plug-in;
+    kfp.client for `submit`; kfp-kubernetes where a secret, a volume or training needs it)."""
     script = ("import os, sys\n"
               "from launch import import_kfp_without_its_client\n"
               "import_kfp_without_its_client()\n"
