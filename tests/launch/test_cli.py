@@ -175,7 +175,8 @@ def test_the_command_line_imports_kfp_without_its_rest_client():
               "import_kfp_without_its_client()\n"
               "from kfp import dsl\n"
               "import launch.cli, launch.local_run, pipeline\n"
-              "print(sorted(m for m in ('kfp.client', 'kubernetes', 'requests') if m in sys.modules),\n"
+              "print(sorted(m for m in ('kfp.client', 'kubernetes', 'requests')\n"
+              "             if m in sys.modules),\n"
               "      os.environ.get('_KFP_RUNTIME'), callable(dsl.component))")
     for flag, shown in ((None, "None"), ("false", "false")):
         env = {k: v for k, v in os.environ.items() if k != "_KFP_RUNTIME"}
